@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace lookahead {
@@ -42,8 +43,9 @@ class ThreadPool {
       fn(int64_t{0}, n, 0);
       return;
     }
-    auto thunk = [](void* ctx, int64_t b, int64_t e, int t) { (*static_cast<Fn*>(ctx))(b, e, t); };
-    dispatch(thunk, &fn, n, grain, nt);
+    using F = std::remove_reference_t<Fn>;
+    auto thunk = [](void* ctx, int64_t b, int64_t e, int t) { (*static_cast<F*>(ctx))(b, e, t); };
+    dispatch(thunk, const_cast<void*>(static_cast<const void*>(&fn)), n, grain, nt);
   }
 
   // Physical cores (falls back to hardware_concurrency()).

@@ -1,0 +1,132 @@
+#include "model/context.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "ops/rms_norm.h"
+#include "util/error.h"
+
+namespace lookahead {
+
+InferenceContext::InferenceContext(const LlamaModel& model, const ContextOptions& opts)
+    : model_(model), max_batch_(std::max(1, opts.max_batch)), pool_(opts.n_threads) {
+  const LlamaHParams& hp = model.hparams();
+  const int n_ctx = opts.n_ctx > 0 ? opts.n_ctx : hp.n_ctx_train;
+  if (n_ctx > (1 << 22)) fail("context size {} is too large", n_ctx);
+  const int64_t dkv = static_cast<int64_t>(hp.n_head_kv) * hp.head_dim;
+  kv_ = KVCache(hp.n_layer, dkv, n_ctx, max_batch_, opts.kv_type);
+  rope_ = RopeTable({hp.head_dim, hp.n_rot, hp.rope_freq_base, 1.0f / hp.rope_scale}, n_ctx + max_batch_);
+  att_ = {hp.n_head, hp.n_head_kv, hp.head_dim, 1.0f / std::sqrt(static_cast<float>(hp.head_dim))};
+  const size_t B = max_batch_;
+  x_.resize(B * hp.n_embd);
+  xb_.resize(B * hp.n_embd);
+  q_.resize(B * hp.n_embd);
+  att_out_.resize(B * hp.n_embd);
+  k_.resize(B * dkv);
+  v_.resize(B * dkv);
+  ff_a_.resize(B * hp.n_ff);
+  ff_b_.resize(B * hp.n_ff);
+  hidden_sel_.resize(B * hp.n_embd);
+  scores_.resize(static_cast<size_t>(pool_.size()) * (n_ctx + B));
+  extra_.resize(static_cast<size_t>(pool_.size()) * B);
+}
+
+void InferenceContext::validate(const Batch& b) const {
+  const int n = b.size();
+  if (n == 0) fail("forward: empty batch");
+  if (n > max_batch_) fail("forward: batch of {} tokens exceeds max_batch {}", n, max_batch_);
+  const int n_vocab = model_.hparams().n_vocab;
+  for (int i = 0; i < n; ++i) {
+    if (b.token(i) < 0 || b.token(i) >= n_vocab) fail("forward: token id {} outside the vocabulary of {}", b.token(i), n_vocab);
+    if (b.pos(i) < kv_.n_past() || b.pos(i) >= rope_.max_pos())
+      fail("forward: position {} outside [{}, {})", b.pos(i), kv_.n_past(), rope_.max_pos());
+    int32_t prev = -1;
+    for (int32_t j : b.sees(i)) {
+      if (j <= prev || j >= i) fail("forward: token {} may only see earlier batch tokens in ascending order", i);
+      prev = j;
+    }
+  }
+}
+
+const float* InferenceContext::forward(const Batch& b) {
+  validate(b);
+  const LlamaHParams& hp = model_.hparams();
+  const int n = b.size();
+  const int d = hp.n_embd, ff = hp.n_ff;
+  const int64_t dkv = static_cast<int64_t>(hp.n_head_kv) * hp.head_dim;
+  const int n_past = kv_.n_past();
+  ThreadPool* pool = &pool_;
+
+  for (int i = 0; i < n; ++i) dequantize_row(model_.tok_embd(), b.token(i), x_.data() + static_cast<size_t>(i) * d);
+
+  for (int l = 0; l < hp.n_layer; ++l) {
+    const LlamaLayer& L = model_.layers()[l];
+    for (int i = 0; i < n; ++i) rms_norm(&x_[i * d], L.attn_norm.data(), d, hp.rms_eps, &xb_[i * d]);
+    matmul(L.wq, xb_.data(), d, n, q_.data(), d, pool);
+    matmul(L.wk, xb_.data(), d, n, k_.data(), dkv, pool);
+    matmul(L.wv, xb_.data(), d, n, v_.data(), dkv, pool);
+    for (int i = 0; i < n; ++i) {
+      rope_.apply(&q_[i * d], hp.n_head, b.pos(i));
+      rope_.apply(&k_[i * dkv], hp.n_head_kv, b.pos(i));
+      kv_.store(l, n_past + i, &k_[i * dkv], &v_[i * dkv]);
+    }
+    // Attention: tokens are independent, so threads split by token.
+    const void* kc = kv_.k(l);
+    const void* vc = kv_.v(l);
+    const int64_t score_stride = kv_.n_ctx() + max_batch_;
+    auto attend = [&](int64_t i0, int64_t i1, int t) {
+      float* scores = scores_.data() + t * score_stride;
+      int32_t* extra = extra_.data() + static_cast<size_t>(t) * max_batch_;
+      for (int64_t i = i0; i < i1; ++i) {
+        auto sees = b.sees(static_cast<int>(i));
+        int64_t ne = 0;
+        for (int32_t j : sees) extra[ne++] = n_past + j;
+        extra[ne++] = n_past + static_cast<int32_t>(i);
+        attention_one(att_, &q_[i * d], kc, vc, kv_.type(), n_past, extra, ne, scores, &att_out_[i * d]);
+      }
+    };
+    const int64_t att_work = static_cast<int64_t>(n) * (n_past + n) * d;
+    if (n > 1 && att_work >= (1 << 16)) pool_.parallel_for(n, 1, attend);
+    else attend(0, n, 0);
+    matmul(L.wo, att_out_.data(), d, n, xb_.data(), d, pool);
+    for (int64_t i = 0; i < static_cast<int64_t>(n) * d; ++i) x_[i] += xb_[i];
+
+    for (int i = 0; i < n; ++i) rms_norm(&x_[i * d], L.ffn_norm.data(), d, hp.rms_eps, &xb_[i * d]);
+    matmul(L.w_gate, xb_.data(), d, n, ff_a_.data(), ff, pool);
+    matmul(L.w_up, xb_.data(), d, n, ff_b_.data(), ff, pool);
+    for (int64_t i = 0; i < static_cast<int64_t>(n) * ff; ++i) {
+      const float g = ff_a_[i];
+      ff_a_[i] = g * (1.0f / (1.0f + std::exp(-g))) * ff_b_[i];
+    }
+    matmul(L.w_down, ff_a_.data(), ff, n, xb_.data(), d, pool);
+    for (int64_t i = 0; i < static_cast<int64_t>(n) * d; ++i) x_[i] += xb_[i];
+  }
+
+  int n_out = 0;
+  for (int i = 0; i < n; ++i)
+    if (b.want_logits(i)) rms_norm(&x_[i * d], model_.output_norm().data(), d, hp.rms_eps, &hidden_sel_[n_out++ * d]);
+  if (logits_.size() < static_cast<size_t>(n_out) * hp.n_vocab) logits_.resize(static_cast<size_t>(n_out) * hp.n_vocab);
+  if (n_out > 0) matmul(model_.output(), hidden_sel_.data(), d, n_out, logits_.data(), hp.n_vocab, pool);
+  last_batch_size_ = n;
+  return logits_.data();
+}
+
+const float* InferenceContext::prefill(std::span<const TokenId> tokens) {
+  if (tokens.empty()) fail("prefill: empty prompt");
+  if (kv_.n_past() + static_cast<int64_t>(tokens.size()) > kv_.n_ctx())
+    fail("prompt of {} tokens does not fit the context of {} ({} already used)", tokens.size(), kv_.n_ctx(),
+         kv_.n_past());
+  Batch batch;
+  const float* logits = nullptr;
+  for (size_t off = 0; off < tokens.size(); off += max_batch_) {
+    const size_t len = std::min<size_t>(max_batch_, tokens.size() - off);
+    batch.clear();
+    batch.add_causal(tokens.subspan(off, len), kv_.n_past(), true);
+    logits = forward(batch);
+    commit_all();
+  }
+  return logits;
+}
+
+}  // namespace lookahead

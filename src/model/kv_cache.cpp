@@ -1,0 +1,70 @@
+#include "model/kv_cache.h"
+
+#include <cstring>
+
+#include "util/error.h"
+#include "util/fp16.h"
+
+namespace lookahead {
+
+KVCache::KVCache(int n_layer, int64_t row_elems, int n_ctx, int max_batch, KVType type)
+    : type_(type), n_ctx_(n_ctx), max_batch_(max_batch), row_elems_(row_elems) {
+  const size_t bytes = static_cast<size_t>(n_ctx + max_batch) * row_elems * elem_bytes();
+  k_.assign(n_layer, std::vector<uint8_t>(bytes));
+  v_.assign(n_layer, std::vector<uint8_t>(bytes));
+}
+
+void KVCache::store(int layer, int64_t row, const float* k, const float* v) {
+  const size_t off = static_cast<size_t>(row) * row_elems_ * elem_bytes();
+  if (type_ == KVType::F32) {
+    std::memcpy(k_[layer].data() + off, k, row_elems_ * 4);
+    std::memcpy(v_[layer].data() + off, v, row_elems_ * 4);
+  } else {
+    auto* kd = reinterpret_cast<uint16_t*>(k_[layer].data() + off);
+    auto* vd = reinterpret_cast<uint16_t*>(v_[layer].data() + off);
+    for (int64_t i = 0; i < row_elems_; ++i) {
+      kd[i] = fp32_to_fp16(k[i]);
+      vd[i] = fp32_to_fp16(v[i]);
+    }
+  }
+}
+
+void KVCache::commit(std::span<const int32_t> batch_rows) {
+  if (n_past_ + static_cast<int64_t>(batch_rows.size()) > n_ctx_)
+    fail("context full: {} + {} tokens exceed the context size {}", n_past_, batch_rows.size(), n_ctx_);
+  const size_t row_bytes = static_cast<size_t>(row_elems_) * elem_bytes();
+  int32_t prev = -1;
+  for (size_t i = 0; i < batch_rows.size(); ++i) {
+    const int32_t src = batch_rows[i];
+    if (src <= prev || src >= max_batch_) fail("kv commit: batch rows must be ascending and < {}", max_batch_);
+    prev = src;
+    const size_t from = static_cast<size_t>(n_past_ + src) * row_bytes;
+    const size_t to = static_cast<size_t>(n_past_ + i) * row_bytes;
+    if (from != to) {
+      for (size_t l = 0; l < k_.size(); ++l) {
+        std::memmove(k_[l].data() + to, k_[l].data() + from, row_bytes);
+        std::memmove(v_[l].data() + to, v_[l].data() + from, row_bytes);
+      }
+    }
+  }
+  n_past_ += static_cast<int>(batch_rows.size());
+}
+
+void KVCache::commit_first(int n_staged) {
+  if (n_past_ + n_staged > n_ctx_)
+    fail("context full: {} + {} tokens exceed the context size {}", n_past_, n_staged, n_ctx_);
+  n_past_ += n_staged;
+}
+
+void KVCache::truncate(int n) {
+  if (n < 0 || n > n_past_) fail("kv truncate: {} outside [0, {}]", n, n_past_);
+  n_past_ = n;
+}
+
+size_t KVCache::bytes() const {
+  size_t b = 0;
+  for (size_t l = 0; l < k_.size(); ++l) b += k_[l].size() + v_[l].size();
+  return b;
+}
+
+}  // namespace lookahead

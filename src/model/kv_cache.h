@@ -1,0 +1,54 @@
+// Per-layer key/value cache with a staging area for the current batch.
+//
+//   rows [0, n_past)                  committed history; row r holds position r
+//   rows [n_past, n_past + n_batch)   staged K/V of the last forward's batch
+//
+// forward() writes every batch token's K/V into the staging rows; commit()
+// then keeps a chosen subset (e.g. the tokens lookahead accepted, which are
+// not contiguous in the batch) by moving them down to n_past.. in order, and
+// drops the rest. Capacity is n_ctx committed rows plus max_batch staging rows.
+//
+// Not thread-safe: owned and used by one InferenceContext.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "ops/attention.h"
+
+namespace lookahead {
+
+class KVCache {
+ public:
+  KVCache() = default;
+  KVCache(int n_layer, int64_t row_elems, int n_ctx, int max_batch, KVType type);
+
+  KVType type() const { return type_; }
+  int n_ctx() const { return n_ctx_; }
+  int n_past() const { return n_past_; }
+  int64_t row_elems() const { return row_elems_; }
+  size_t elem_bytes() const { return type_ == KVType::F32 ? 4 : 2; }
+
+  void* k(int layer) { return k_[layer].data(); }
+  void* v(int layer) { return v_[layer].data(); }
+  // Stores a float row into (layer, row), converting to the cache type.
+  void store(int layer, int64_t row, const float* k, const float* v);
+
+  // Keeps staged rows `batch_rows` (ascending batch indices) as the next
+  // committed rows. Throws Error if that would exceed n_ctx.
+  void commit(std::span<const int32_t> batch_rows);
+  // Keeps the first n_staged staged rows.
+  void commit_first(int n_staged);
+  // Forgets committed rows beyond n (n <= n_past).
+  void truncate(int n);
+  size_t bytes() const;
+
+ private:
+  KVType type_ = KVType::F32;
+  int n_ctx_ = 0, max_batch_ = 0, n_past_ = 0;
+  int64_t row_elems_ = 0;
+  std::vector<std::vector<uint8_t>> k_, v_;
+};
+
+}  // namespace lookahead

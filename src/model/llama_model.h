@@ -1,0 +1,63 @@
+// The `llama` GGUF architecture (Llama 1/2/3, TinyLlama, CodeLlama, Mistral):
+// hyperparameters and weight views over the mapped file.
+//
+// Ownership: LlamaModel owns the GGUFFile; every WeightView points into its
+// mapping (no copy). Immutable after load: one model can serve many
+// InferenceContexts on many threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gguf/gguf_file.h"
+#include "ops/matmul.h"
+
+namespace lookahead {
+
+struct LlamaHParams {
+  int n_vocab = 0;
+  int n_embd = 0;
+  int n_layer = 0;
+  int n_head = 0;
+  int n_head_kv = 0;
+  int n_ff = 0;
+  int head_dim = 0;
+  int n_rot = 0;             // rope.dimension_count
+  int n_ctx_train = 0;       // context_length
+  float rope_freq_base = 10000.0f;
+  float rope_scale = 1.0f;   // linear scaling factor (positions are divided by it)
+  float rms_eps = 1e-5f;
+};
+
+struct LlamaLayer {
+  std::vector<float> attn_norm, ffn_norm;  // decoded to f32 at load
+  WeightView wq, wk, wv, wo, w_gate, w_up, w_down;
+};
+
+class LlamaModel {
+ public:
+  // Loads and validates every tensor's presence, shape and type; throws Error
+  // naming the file and the offending key or tensor.
+  static std::unique_ptr<LlamaModel> load(const std::string& path);
+
+  const LlamaHParams& hparams() const { return hp_; }
+  const GGUFFile& gguf() const { return *file_; }
+  const std::vector<LlamaLayer>& layers() const { return layers_; }
+  const WeightView& tok_embd() const { return tok_embd_; }
+  const WeightView& output() const { return output_; }  // == tok_embd when tied
+  const std::vector<float>& output_norm() const { return output_norm_; }
+  bool tied_output() const { return tied_; }
+  // Bytes of weights a single-token forward pass reads (all matrices once).
+  uint64_t weight_bytes_per_token() const;
+
+ private:
+  std::unique_ptr<GGUFFile> file_;
+  LlamaHParams hp_;
+  std::vector<LlamaLayer> layers_;
+  WeightView tok_embd_, output_;
+  std::vector<float> output_norm_;
+  bool tied_ = false;
+};
+
+}  // namespace lookahead

@@ -1,0 +1,32 @@
+// Causal/masked multi-head attention for one query token over a list of key
+// rows of the KV cache.
+//
+// The key list is "the first n_prefix cache rows, then the rows in `extra`":
+// committed history first, then in-batch tokens this query may see. Scores,
+// the softmax and the value sum run over that list in order with one code
+// path, so a token whose keys are identical gets a bit-identical result
+// whether those keys were committed earlier or sit in the same batch
+// (plain vs lookahead decoding, prompt in one batch vs token by token).
+#pragma once
+
+#include <cstdint>
+
+namespace lookahead {
+
+struct AttentionShape {
+  int n_head = 0;
+  int n_head_kv = 0;
+  int head_dim = 0;
+  float scale = 1.0f;  // usually 1/sqrt(head_dim)
+};
+
+// KV cache element types supported by attention.
+enum class KVType { F32, F16 };
+
+// q: [n_head * head_dim]. k, v: cache rows of n_head_kv * head_dim elements
+// of `type`. scores: scratch of at least n_prefix + n_extra floats.
+// out: [n_head * head_dim].
+void attention_one(const AttentionShape& s, const float* q, const void* k, const void* v, KVType type,
+                   int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out);
+
+}  // namespace lookahead

@@ -1,0 +1,49 @@
+// Weight-matrix x activations products, the bulk of every forward pass.
+//
+// Layout: a weight matrix has `rows` output features, each a contiguous row of
+// `cols` input features stored in `type` (GGUF/ggml block layout). Activations
+// are row-major float: token t's input is x[t*ldx .. t*ldx+cols).
+//
+// Batch invariance (see DEVELOPERS.md): y[t][r] is computed by the same
+// sequence of floating-point operations whatever n_tokens, t, or the thread
+// count are. Work is split across threads by output rows only, and tiling
+// over tokens only shares weight loads, never a reduction.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "gguf/tensor_type.h"
+
+namespace lookahead {
+
+class ThreadPool;
+
+struct WeightView {
+  TensorType type = TensorType::F32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const uint8_t* data = nullptr;  // not owned; rows * row_bytes bytes
+  size_t row_bytes = 0;
+};
+
+// Bytes of one row of `cols` elements of `type` (cols must be a whole number
+// of blocks).
+size_t row_size(TensorType type, int64_t cols);
+
+// Types the matmul and dequantize kernels handle.
+bool matmul_supports(TensorType type);
+
+// y[t*ldy + r] = dot(W row r, x[t*ldx ...]) for t < n_tokens, r < rows.
+// pool may be null (single-threaded). x and y must not alias.
+void matmul(const WeightView& w, const float* x, int64_t ldx, int n_tokens, float* y, int64_t ldy,
+            ThreadPool* pool);
+
+// Same result computed with the scalar twins only (reference for tests).
+void matmul_scalar(const WeightView& w, const float* x, int64_t ldx, int n_tokens, float* y, int64_t ldy);
+
+// Decodes row r of w into out[0..cols).
+void dequantize_row(const WeightView& w, int64_t r, float* out);
+
+}  // namespace lookahead
