@@ -1,0 +1,103 @@
+#include "sampling/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace lookahead {
+namespace {
+
+bool by_value_desc(const TokenProb& a, const TokenProb& b) { return a.p > b.p || (a.p == b.p && a.id < b.id); }
+
+}  // namespace
+
+TokenId Sampler::argmax(const float* x, int n) {
+  int best = 0;
+  for (int i = 1; i < n; ++i)
+    if (x[i] > x[best]) best = i;
+  return best;
+}
+
+const float* Sampler::penalized(const float* logits, int n_vocab, std::span<const TokenId> history,
+                                SamplerScratch& s) const {
+  if (p_.repeat_penalty == 1.0f || p_.repeat_last_n == 0 || history.empty()) return logits;
+  s.logits.assign(logits, logits + n_vocab);
+  size_t from = 0;
+  if (p_.repeat_last_n > 0 && history.size() > static_cast<size_t>(p_.repeat_last_n))
+    from = history.size() - p_.repeat_last_n;
+  // Each distinct token is penalised once, however often it occurred.
+  std::vector<TokenId>& ids = s.ids;
+  ids.assign(history.begin() + static_cast<std::ptrdiff_t>(from), history.end());
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  for (TokenId t : ids) {
+    if (t < 0 || t >= n_vocab) continue;
+    float& l = s.logits[t];
+    l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;
+  }
+  return s.logits.data();
+}
+
+void Sampler::distribution(const float* logits, int n_vocab, std::span<const TokenId> history, SamplerScratch& s,
+                           std::vector<TokenProb>& out) const {
+  const float* l = penalized(logits, n_vocab, history, s);
+  out.clear();
+  if (p_.greedy()) {
+    out.push_back({argmax(l, n_vocab), 1.0f});
+    return;
+  }
+  auto& c = s.cand;
+  c.resize(n_vocab);
+  for (int i = 0; i < n_vocab; ++i) c[i] = {i, l[i]};
+  size_t n = c.size();
+  if (p_.top_k > 0 && static_cast<size_t>(p_.top_k) < n) {
+    std::partial_sort(c.begin(), c.begin() + p_.top_k, c.end(), by_value_desc);
+    n = p_.top_k;
+  } else {
+    std::sort(c.begin(), c.end(), by_value_desc);
+  }
+  // top-p and min-p look at the untempered softmax, as llama.cpp's chain does.
+  const float mx = c[0].p;
+  if (p_.top_p < 1.0f) {
+    double z = 0;
+    for (size_t i = 0; i < n; ++i) z += std::exp(static_cast<double>(c[i].p - mx));
+    double cum = 0;
+    size_t keep = n;
+    for (size_t i = 0; i < n; ++i) {
+      cum += std::exp(static_cast<double>(c[i].p - mx)) / z;
+      if (cum >= p_.top_p) {
+        keep = i + 1;
+        break;
+      }
+    }
+    n = keep;
+  }
+  if (p_.min_p > 0.0f) {
+    const float floor_logit = mx + std::log(p_.min_p);
+    size_t keep = 1;
+    while (keep < n && c[keep].p >= floor_logit) ++keep;
+    n = keep;
+  }
+  double z = 0;
+  for (size_t i = 0; i < n; ++i) z += std::exp(static_cast<double>(c[i].p - mx) / p_.temperature);
+  out.resize(n);
+  for (size_t i = 0; i < n; ++i)
+    out[i] = {c[i].id, static_cast<float>(std::exp(static_cast<double>(c[i].p - mx) / p_.temperature) / z)};
+}
+
+TokenId Sampler::draw(const std::vector<TokenProb>& dist, double u) {
+  double cum = 0;
+  for (const auto& tp : dist) {
+    cum += tp.p;
+    if (u < cum) return tp.id;
+  }
+  return dist.back().id;  // u rounding past the total mass
+}
+
+TokenId Sampler::sample(const float* logits, int n_vocab, std::span<const TokenId> history, SamplerScratch& s,
+                        Rng& rng) const {
+  if (p_.greedy()) return argmax(penalized(logits, n_vocab, history, s), n_vocab);
+  distribution(logits, n_vocab, history, s, s.dist);
+  return draw(s.dist, rng.uniform());
+}
+
+}  // namespace lookahead
