@@ -7,17 +7,13 @@
 // HTTP error.
 #pragma once
 
-#include <stdexcept>
 #include <string>
 
 #include <fmt/format.h>
 
-namespace lookahead {
+#include "lookahead/error.h"
 
-class Error : public std::runtime_error {
- public:
-  explicit Error(const std::string& msg) : std::runtime_error(msg) {}
-};
+namespace lookahead {
 
 // Throws Error with a fmt-formatted message.
 template <typename... Args>
