@@ -141,11 +141,14 @@ Vocab Vocab::from_gguf(const GGUFFile& f) {
       "<EOT>", "_<EOT>", "<|end_of_text|>", "<|return|>", "<|call|>",
   };
   if (v.eot == kNoToken) {
-    // llama.cpp iterates an unordered map; any matching token is a valid
-    // choice, so take the lowest id for determinism.
+    // llama.cpp takes whichever match its hash map yields first; we take the
+    // first in list order (most specific first), e.g. <|eot_id|> over
+    // <|end_of_text|> for Llama 3. Both end generation either way.
     for (const char* t : kEotTexts) {
-      const TokenId id = v.find(t);
-      if (id != kNoToken && (v.eot == kNoToken || id < v.eot)) v.eot = id;
+      if (TokenId id = v.find(t); id != kNoToken) {
+        v.eot = id;
+        break;
+      }
     }
   }
   if (v.eot != kNoToken) v.attrs[v.eot] |= kAttrControl;
