@@ -3,9 +3,13 @@
 // bad input throws lookahead::Error (main prints it and exits 1).
 #pragma once
 
+// llama-tokenize compatible; argv[0] is the subcommand name.
+int cmd_tokenize(int argc, char** argv);
+
 namespace lookahead::cli {
 
 int cmd_run(int argc, char** argv, int first);
 int cmd_info(int argc, char** argv, int first);
+inline int cmd_tokenize(int argc, char** argv, int first) { return ::cmd_tokenize(argc - (first - 1), argv + (first - 1)); }
 
 }  // namespace lookahead::cli
