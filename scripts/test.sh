@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Fresh machine -> every test: installs packages, builds the release tree and
+# runs the whole suite with ctest, then builds an AddressSanitizer + UBSan
+# tree and runs the malformed-input suites (GGUF, tokenizer fuzzing) in it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+jobs=$(nproc)
+
+scripts/build.sh
+(cd build && ctest --output-on-failure -j "$jobs")
+
+# Sanitizer build: only the test binary, only the suites that feed the
+# library malformed or random input.
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOOKAHEAD_SANITIZE=ON \
+  -DLOOKAHEAD_BUILD_BENCH=OFF -DLOOKAHEAD_BUILD_SERVER=OFF >/dev/null
+ninja -C build-asan lookahead_tests
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  build-asan/tests/lookahead_tests --gtest_filter='GGUF*:Tokenizer*:*Fuzz*:*Malformed*:Jinja*:ChatTemplate*' --gtest_brief=1
+echo "sanitizer suites passed"
