@@ -223,7 +223,16 @@ Interpreter::Flow Interpreter::exec_stmt(const Stmt& s, const ScopePtr& scope, s
 }
 
 void Interpreter::exec_for(const Stmt& s, const ScopePtr& scope, std::string& out) {
-  List items = iterate(eval(*s.expr, scope));
+  List items;
+  {
+    Value iterable = eval(*s.expr, scope);
+    try {
+      items = iterate(iterable);
+    } catch (TemplateFailure& f) {
+      f.set_pos_if_unset(s.expr->pos);
+      throw;
+    }
+  }
   if (s.cond) {
     List kept;
     for (auto& item : items) {
