@@ -23,7 +23,9 @@ std::int64_t py_len(const Value& v) {
   switch (v.kind) {
     case Kind::Undefined: return 0;
     case Kind::String: return static_cast<std::int64_t>(pystr::length(v.s));
-    case Kind::List: return static_cast<std::int64_t>(v.list->size());
+    case Kind::List:
+      if (v.is_iterator()) raise_failure("object of type '" + type_name(v) + "' has no len()");
+      return static_cast<std::int64_t>(v.list->size());
     case Kind::Dict: return static_cast<std::int64_t>(v.dict->size());
     default: raise_failure("object of type '" + type_name(v) + "' has no len()");
   }
@@ -245,11 +247,11 @@ Value f_list(Interpreter& in, const Value& v, CallArgs& a) {
 
 Value f_items(Interpreter&, const Value& v, CallArgs& a) {
   check_params(a, {}, "items");
-  if (v.is_undefined()) return Value::make_list({});
+  if (v.is_undefined()) return Value::make_view({}, Value::View::Generator);
   if (!v.is_dict()) raise_failure("Can only get item pairs from a mapping.");
   List out;
   for (const auto& [k, val] : v.dict->entries()) out.push_back(Value::make_list({k, val}, true));
-  return Value::make_list(std::move(out));
+  return Value::make_view(std::move(out), Value::View::Generator);
 }
 
 // select / reject / selectattr / rejectattr share jinja2's select_or_reject.
@@ -272,7 +274,7 @@ Value select_or_reject(Interpreter& in, const Value& v, CallArgs& a, bool attr, 
     test_args.kw = a.kw;
   }
   List out;
-  if (!truthy(v)) return Value::make_list({});
+  if (!truthy(v)) return Value::make_view({}, Value::View::Generator);
   for (const auto& item : in.iterate(v)) {
     Value subject = attr ? get_path(in, item, attribute) : item;
     bool r;
@@ -284,7 +286,7 @@ Value select_or_reject(Interpreter& in, const Value& v, CallArgs& a, bool attr, 
     }
     if (r == select) out.push_back(item);
   }
-  return Value::make_list(std::move(out));
+  return Value::make_view(std::move(out), Value::View::Generator);
 }
 Value f_select(Interpreter& in, const Value& v, CallArgs& a) { return select_or_reject(in, v, a, false, true); }
 Value f_reject(Interpreter& in, const Value& v, CallArgs& a) { return select_or_reject(in, v, a, false, false); }
@@ -303,13 +305,13 @@ Value f_map(Interpreter& in, const Value& v, CallArgs& a) {
       has_def = true;
     }
   }
-  if (!truthy(v)) return Value::make_list({});
+  if (!truthy(v)) return Value::make_view({}, Value::View::Generator);
   if (attribute) {
     for (const auto& item : in.iterate(v)) {
       Value r = get_path(in, item, *attribute);
       out.push_back(r.is_undefined() && has_def ? def : r);
     }
-    return Value::make_list(std::move(out));
+    return Value::make_view(std::move(out), Value::View::Generator);
   }
   if (a.pos.empty() || !a.pos[0].is_string()) raise_failure("map() needs a filter name or attribute=");
   std::string name = a.pos[0].s;
@@ -321,7 +323,7 @@ Value f_map(Interpreter& in, const Value& v, CallArgs& a) {
     CallArgs copy = rest;
     out.push_back(apply_filter(in, name, item, copy));
   }
-  return Value::make_list(std::move(out));
+  return Value::make_view(std::move(out), Value::View::Generator);
 }
 
 Value f_string(Interpreter&, const Value& v, CallArgs& a) {
@@ -380,7 +382,7 @@ Value f_unique(Interpreter& in, const Value& v, CallArgs& a) {
       out.push_back(item);
     }
   }
-  return Value::make_list(std::move(out));
+  return Value::make_view(std::move(out), Value::View::Generator);
 }
 
 Value f_reverse(Interpreter& in, const Value& v, CallArgs& a) {
@@ -392,6 +394,9 @@ Value f_reverse(Interpreter& in, const Value& v, CallArgs& a) {
   }
   List items = in.iterate(v);
   std::reverse(items.begin(), items.end());
+  // reversed() of a list or dict is an iterator; anything else was copied to a list first.
+  if (v.is_list() && !v.is_iterator()) return Value::make_view(std::move(items), Value::View::ReverseIterator);
+  if (v.is_dict()) return Value::make_view(std::move(items), Value::View::ReverseIterator);
   return Value::make_list(std::move(items));
 }
 
@@ -439,7 +444,7 @@ Value f_batch(Interpreter& in, const Value& v, CallArgs& a) {
       while (static_cast<std::int64_t>(tmp.size()) < n) tmp.push_back(fill);
     out.push_back(Value::make_list(std::move(tmp)));
   }
-  return Value::make_list(std::move(out));
+  return Value::make_view(std::move(out), Value::View::Generator);
 }
 
 Value f_indent(Interpreter&, const Value& v, CallArgs& a) {
@@ -858,12 +863,12 @@ Value dict_method(const std::string& name, const Value& self, CallArgs& a) {
   if (name == "items") {
     List out;
     for (const auto& [k, v] : d.entries()) out.push_back(Value::make_list({k, v}, true));
-    return Value::make_list(std::move(out));
+    return Value::make_view(std::move(out), Value::View::DictItems);
   }
   if (name == "keys" || name == "values") {
     List out;
     for (const auto& [k, v] : d.entries()) out.push_back(name == "keys" ? k : v);
-    return Value::make_list(std::move(out));
+    return Value::make_view(std::move(out), name == "keys" ? Value::View::DictKeys : Value::View::DictValues);
   }
   if (name == "get") {
     if (a.pos.empty() || a.pos.size() > 2) raise_failure("get() takes 1 or 2 arguments");
@@ -928,7 +933,7 @@ std::optional<Value> bound_method(const Value& obj, const std::string& name) {
       return Value::undefined("access to attribute '" + name + "' of 'dict' object is unsafe.");
     return std::nullopt;
   }
-  if (obj.is_list()) {
+  if (obj.is_list() && !obj.is_view()) {
     if (name == "index" || name == "count" || (name == "copy" && !obj.tuple)) {
       Value self = obj;
       return Value::make_callable("list." + name, [self, name](CallArgs& a) { return list_method(name, self, a); });

@@ -223,7 +223,16 @@ Interpreter::Flow Interpreter::exec_stmt(const Stmt& s, const ScopePtr& scope, s
 }
 
 void Interpreter::exec_for(const Stmt& s, const ScopePtr& scope, std::string& out) {
-  List items = iterate(eval(*s.expr, scope));
+  List items;
+  {
+    Value iterable = eval(*s.expr, scope);
+    try {
+      items = iterate(iterable);
+    } catch (TemplateFailure& f) {
+      f.set_pos_if_unset(s.expr->pos);
+      throw;
+    }
+  }
   if (s.cond) {
     List kept;
     for (auto& item : items) {
@@ -370,7 +379,7 @@ Value Interpreter::getitem(const Value& obj, const Value& key) {
     }
     case Kind::List:
     case Kind::String: {
-      if (!key.is_integral()) break;
+      if (!key.is_integral() || obj.is_view()) break;
       std::int64_t idx = key.as_int();
       if (obj.is_list()) {
         auto n = static_cast<std::int64_t>(obj.list->size());
@@ -537,6 +546,7 @@ Value Interpreter::eval_slice(const Expr& e, const ScopePtr& scope) {
   }
   if (obj.is_undefined()) fail_undefined(obj);
   std::int64_t b, en, st;
+  if (obj.is_view()) return Value::undefined("'" + type_name(obj) + "' object is not subscriptable");
   if (obj.is_list()) {
     slice_indices(static_cast<std::int64_t>(obj.list->size()), ptrs[0], ptrs[1], ptrs[2], &b, &en, &st);
     List out;
@@ -581,7 +591,7 @@ Value Interpreter::eval_binary(const Expr& e, const ScopePtr& scope) {
       if (a.safe) return Value::string(a.s + pystr::html_escape(b.s), true);
       return Value::string(pystr::html_escape(a.s) + b.s, true);
     }
-    if (a.is_list() && b.is_list() && a.tuple == b.tuple) {
+    if (a.is_list() && b.is_list() && a.tuple == b.tuple && !a.is_view() && !b.is_view()) {
       List out = *a.list;
       out.insert(out.end(), b.list->begin(), b.list->end());
       return Value::make_list(std::move(out), a.tuple);
@@ -604,8 +614,8 @@ Value Interpreter::eval_binary(const Expr& e, const ScopePtr& scope) {
       if (__builtin_mul_overflow(a.as_int(), b.as_int(), &r)) raise_failure("integer overflow");
       return Value::integer(r);
     }
-    if ((a.is_string() || a.is_list()) && b.is_integral()) return repeat(a, b.as_int());
-    if ((b.is_string() || b.is_list()) && a.is_integral()) return repeat(b, a.as_int());
+    if ((a.is_string() || (a.is_list() && !a.is_view())) && b.is_integral()) return repeat(a, b.as_int());
+    if ((b.is_string() || (b.is_list() && !b.is_view())) && a.is_integral()) return repeat(b, a.as_int());
     bad_operands("*", a, b);
   }
   if (op == "/") {

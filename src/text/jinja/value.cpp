@@ -51,6 +51,11 @@ Value Value::make_list(List items, bool tuple) {
   v.list = std::make_shared<const List>(std::move(items));
   return v;
 }
+Value Value::make_view(List items, View view) {
+  Value v = make_list(std::move(items));
+  v.view = view;
+  return v;
+}
 Value Value::make_dict(Dict d) {
   Value v;
   v.kind = Kind::Dict;
@@ -112,7 +117,16 @@ std::string type_name(const Value& v) {
     case Kind::Int: return "int";
     case Kind::Float: return "float";
     case Kind::String: return v.safe ? "Markup" : "str";
-    case Kind::List: return v.tuple ? "tuple" : "list";
+    case Kind::List:
+      switch (v.view) {
+        case Value::View::Generator: return "generator";
+        case Value::View::ReverseIterator: return "list_reverseiterator";
+        case Value::View::DictItems: return "dict_items";
+        case Value::View::DictKeys: return "dict_keys";
+        case Value::View::DictValues: return "dict_values";
+        case Value::View::None: break;
+      }
+      return v.tuple ? "tuple" : "list";
     case Kind::Dict: return "dict";
     case Kind::Namespace: return "Namespace";
     case Kind::Callable: return "function";
@@ -128,7 +142,7 @@ bool truthy(const Value& v) {
     case Kind::Int: return v.i != 0;
     case Kind::Float: return v.f != 0.0;
     case Kind::String: return !v.s.empty();
-    case Kind::List: return !v.list->empty();
+    case Kind::List: return v.is_iterator() || !v.list->empty();
     case Kind::Dict: return !v.dict->empty();
     case Kind::Namespace:
     case Kind::Callable: return true;
@@ -158,6 +172,12 @@ std::string to_str(const Value& v) {
     case Kind::Float: return pystr::float_repr(v.f);
     case Kind::String: return v.s;
     case Kind::List: {
+      if (v.is_iterator()) return "<" + type_name(v) + " object>";
+      if (v.is_view()) {
+        Value plain = v;
+        plain.view = Value::View::None;
+        return type_name(v) + "(" + to_str(plain) + ")";
+      }
       std::string out = v.tuple ? "(" : "[";
       for (std::size_t k = 0; k < v.list->size(); ++k) {
         if (k) out += ", ";
@@ -185,6 +205,7 @@ bool equals(const Value& a, const Value& b) {
     return a.as_int() == b.as_int();
   }
   if (a.kind != b.kind) return false;
+  if (a.is_view() || b.is_view()) return a.list == b.list && a.view == b.view;
   switch (a.kind) {
     case Kind::Undefined:
     case Kind::None: return true;
@@ -223,7 +244,7 @@ int compare(const Value& a, const Value& b) {
     int c = a.s.compare(b.s);
     return c < 0 ? -1 : (c > 0 ? 1 : 0);
   }
-  if (a.is_list() && b.is_list() && a.tuple == b.tuple) {
+  if (a.is_list() && b.is_list() && a.tuple == b.tuple && !a.is_view() && !b.is_view()) {
     std::size_t n = std::min(a.list->size(), b.list->size());
     for (std::size_t k = 0; k < n; ++k) {
       if (equals((*a.list)[k], (*b.list)[k])) continue;
@@ -332,6 +353,7 @@ static void dump_value(std::string& out, const Value& v, const DumpOptions& o, i
     case Kind::Float: out += float_json(v.f); return;
     case Kind::String: dump_string(out, v.s, o.ensure_ascii); return;
     case Kind::List: {
+      if (v.is_view()) raise_failure("Object of type " + type_name(v) + " is not JSON serializable");
       if (v.list->empty()) {
         out += "[]";
         return;

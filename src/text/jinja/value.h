@@ -34,6 +34,11 @@ struct Value {
   Kind kind = Kind::Undefined;
   bool safe = false;   // String only: markupsafe.Markup semantics for '+'.
   bool tuple = false;  // List only: prints as a tuple, never equal to a list.
+  // List only: the Python object is really an iterator or dict view (what
+  // jinja2's map/select/items/... return), which has no len(), is always
+  // truthy (iterators), is not subscriptable and is not JSON serializable.
+  enum class View : std::uint8_t { None, Generator, ReverseIterator, DictItems, DictKeys, DictValues };
+  View view = View::None;
   bool b = false;
   std::int64_t i = 0;
   double f = 0;
@@ -50,6 +55,7 @@ struct Value {
   static Value number(double v);
   static Value string(std::string v, bool safe = false);
   static Value make_list(List items, bool tuple = false);
+  static Value make_view(List items, View view);
   static Value make_dict(Dict d);
   static Value make_callable(std::string name, std::function<Value(struct CallArgs&)> fn);
 
@@ -57,6 +63,8 @@ struct Value {
   bool is_none() const { return kind == Kind::None; }
   bool is_string() const { return kind == Kind::String; }
   bool is_list() const { return kind == Kind::List; }
+  bool is_view() const { return kind == Kind::List && view != View::None; }
+  bool is_iterator() const { return view == View::Generator || view == View::ReverseIterator; }
   bool is_dict() const { return kind == Kind::Dict; }
   bool is_numeric() const { return kind == Kind::Bool || kind == Kind::Int || kind == Kind::Float; }
   bool is_integral() const { return kind == Kind::Bool || kind == Kind::Int; }
