@@ -134,7 +134,7 @@ TEST_P(KernelMatmul, ScalarModeBatchInvariant) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTypes, KernelMatmul, ::testing::ValuesIn(kAllTypes),
+INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelMatmul, ::testing::ValuesIn(kAllTypes),
                          [](const auto& info) { return std::string(tensor_type_name(info.param)); });
 
 TEST(KernelMatmulErrors, UnsupportedTypeNamed) {
