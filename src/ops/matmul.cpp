@@ -171,23 +171,27 @@ void float_rows_scalar(const Job& j, int64_t r0, int64_t r1) {
 }
 
 // ---- Q8_0 / Q4_0 ----------------------------------------------------------------
-// Per 32-element block b of row and token: lane k (0..7) gets
-// fma(float(sum of w*x over elements 4k..4k+3), d_w*d_x, lane k). The AVX2
-// path gets those int sums from maddubs(|w|, sign(x, w)) + madd(., 1)
-// (|w| <= 128, |x| <= 127: no int16 saturation).
+// Per row and token, blocks in groups of 8 (g): for each block b of the group,
+// lane k (0..7) = fma(float(sum of u*x over elements 4k..4k+3), d_w*d_x,
+// lane k), where u is the signed weight (Q8_0) or the unsigned nibble 0..15
+// (Q4_0). Q4_0 then adds the -8 offset once per group: lane l =
+// fma(d_w[8g+l], c[8g+l], lane l) with the activation term c (ops/quant.h),
+// 0*0 for lanes past the last block. AVX2 gets the int sums from
+// maddubs + madd(., 1): Q4_0 as maddubs(nibbles, x); Q8_0 as
+// maddubs(|w|, sign(x, w)) (|w| <= 128, |x| <= 127: no int16 saturation).
 
 template <TensorType TY>
-inline void unpack32_scalar(const uint8_t* row, int64_t b, int* w, float& d) {
+inline void unpack32_scalar(const uint8_t* row, int64_t b, int* u, float& d) {
   if constexpr (TY == TensorType::Q8_0) {
     const auto* blk = reinterpret_cast<const BlockQ8_0*>(row) + b;
     d = fp16_to_fp32(blk->d);
-    for (int i = 0; i < 32; ++i) w[i] = blk->qs[i];
+    for (int i = 0; i < 32; ++i) u[i] = blk->qs[i];
   } else {
     const auto* blk = reinterpret_cast<const BlockQ4_0*>(row) + b;
     d = fp16_to_fp32(blk->d);
     for (int i = 0; i < 16; ++i) {
-      w[i] = (blk->qs[i] & 15) - 8;
-      w[i + 16] = (blk->qs[i] >> 4) - 8;
+      u[i] = blk->qs[i] & 15;
+      u[i + 16] = blk->qs[i] >> 4;
     }
   }
 }
@@ -196,40 +200,48 @@ template <TensorType TY>
 float q32_dot_scalar(const uint8_t* row, const uint8_t* act, int64_t n) {
   const int8_t* xq = act_qs(act);
   const float* xd = act_d(act, n);
+  const float* xc = act_c(act, n);
+  const int64_t nb = n / kQK;
   float lane[8] = {};
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    int w[32];
-    float dw;
-    unpack32_scalar<TY>(row, b, w, dw);
-    const float s = dw * xd[b];
-    const int8_t* x = xq + b * kQK;
-    for (int k = 0; k < 8; ++k) {
-      int sum = 0;
-      for (int i = 0; i < 4; ++i) sum += w[4 * k + i] * x[4 * k + i];
-      lane[k] = std::fmaf(static_cast<float>(sum), s, lane[k]);
+  for (int64_t g = 0; g < nb; g += 8) {
+    const int64_t gend = g + 8 < nb ? g + 8 : nb;
+    float dws[8] = {};
+    for (int64_t b = g; b < gend; ++b) {
+      int u[32];
+      unpack32_scalar<TY>(row, b, u, dws[b - g]);
+      const float s = dws[b - g] * xd[b];
+      const int8_t* x = xq + b * kQK;
+      for (int k = 0; k < 8; ++k) {
+        int sum = 0;
+        for (int i = 0; i < 4; ++i) sum += u[4 * k + i] * x[4 * k + i];
+        lane[k] = std::fmaf(static_cast<float>(sum), s, lane[k]);
+      }
     }
+    if constexpr (TY == TensorType::Q4_0)
+      for (int l = 0; l < 8; ++l) lane[l] = std::fmaf(dws[l], g + l < nb ? xc[g + l] : 0.0f, lane[l]);
   }
   return hsum8_scalar(lane);
 }
 
 template <TensorType TY>
-__attribute__((target("avx2,fma,f16c"))) inline __m256i unpack32(const uint8_t* row, int64_t b, float& d) {
+__attribute__((target("avx2,fma,f16c"))) inline __m256i unpack32(const uint8_t* row, int64_t b) {
   if constexpr (TY == TensorType::Q8_0) {
-    const uint8_t* blk = row + b * sizeof(BlockQ8_0);
-    uint16_t h;
-    std::memcpy(&h, blk, 2);
-    d = _cvtsh_ss(h);
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + b * sizeof(BlockQ8_0) + 2));
   } else {
-    const uint8_t* blk = row + b * sizeof(BlockQ4_0);
-    uint16_t h;
-    std::memcpy(&h, blk, 2);
-    d = _cvtsh_ss(h);
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + b * sizeof(BlockQ4_0) + 2));
     const __m128i m = _mm_set1_epi8(15);
-    const __m128i lo = _mm_and_si128(v, m), hi = _mm_and_si128(_mm_srli_epi16(v, 4), m);
-    return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
   }
+}
+
+// Scales of blocks g..g+7 (0 past nb) as 8 floats.
+template <TensorType TY>
+__attribute__((target("avx2,fma,f16c"))) inline __m256 group_scales(const uint8_t* row, int64_t g, int64_t nb) {
+  constexpr size_t bsz = TY == TensorType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
+  alignas(16) uint16_t h[8] = {};
+  const int64_t cnt = nb - g < 8 ? nb - g : 8;
+  for (int64_t i = 0; i < cnt; ++i) std::memcpy(&h[i], row + (g + i) * bsz, 2);
+  return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
 }
 
 template <TensorType TY, int R, int T>
@@ -241,26 +253,48 @@ __attribute__((target("avx2,fma,f16c"))) void q32_tile(const uint8_t* w, size_t 
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
   const float* xd[T];
-  for (int t = 0; t < T; ++t) xd[t] = act_d(act + t * astride, n);
+  const float* xc[T];
+  for (int t = 0; t < T; ++t) xd[t] = act_d(act + t * astride, n), xc[t] = act_c(act + t * astride, n);
   const __m256i ones = _mm256_set1_epi16(1);
   const int64_t nb = n / kQK;
-  for (int64_t b = 0; b < nb; ++b) {
-    __m256i wv[R], aw[R];
-    float dw[R];
+  alignas(32) float dd[R][T][8];
+  for (int64_t g = 0; g < nb; g += 8) {
+    const int64_t gend = g + 8 < nb ? g + 8 : nb;
+    __m256 dw[R];
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      wv[r] = unpack32<TY>(w + r * wstride, b, dw[r]);
-      aw[r] = _mm256_sign_epi8(wv[r], wv[r]);
-    }
+    for (int r = 0; r < R; ++r) dw[r] = group_scales<TY>(w + r * wstride, g, nb);
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
-      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act + t * astride + b * kQK));
-      const float dx = xd[t][b];
+      const __m256 dx = _mm256_loadu_ps(xd[t] + g);
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) _mm256_store_ps(dd[r][t], _mm256_mul_ps(dw[r], dx));
+    }
+    for (int64_t b = g; b < gend; ++b) {
+      __m256i wv[R], aw[R];
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
-        const __m256i p = _mm256_maddubs_epi16(aw[r], _mm256_sign_epi8(xv, wv[r]));
-        const __m256 f = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
-        acc[r][t] = _mm256_fmadd_ps(f, _mm256_set1_ps(dw[r] * dx), acc[r][t]);
+        wv[r] = unpack32<TY>(w + r * wstride, b);
+        if constexpr (TY == TensorType::Q8_0) aw[r] = _mm256_sign_epi8(wv[r], wv[r]);
+      }
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) {
+        const __m256i xv = _mm256_load_si256(reinterpret_cast<const __m256i*>(act + t * astride + b * kQK));
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r) {
+          __m256i p;
+          if constexpr (TY == TensorType::Q8_0) p = _mm256_maddubs_epi16(aw[r], _mm256_sign_epi8(xv, wv[r]));
+          else p = _mm256_maddubs_epi16(wv[r], xv);
+          const __m256 f = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
+          acc[r][t] = _mm256_fmadd_ps(f, _mm256_broadcast_ss(&dd[r][t][b - g]), acc[r][t]);
+        }
+      }
+    }
+    if constexpr (TY == TensorType::Q4_0) {
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) {
+        const __m256 c = _mm256_loadu_ps(xc[t] + g);
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r) acc[r][t] = _mm256_fmadd_ps(dw[r], c, acc[r][t]);
       }
     }
   }

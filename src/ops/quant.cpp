@@ -226,8 +226,21 @@ void act_quant(bool simd, ActFormat f, const float* x, int64_t n, uint8_t* out) 
   int8_t* qs = reinterpret_cast<int8_t*>(out);
   float* d = const_cast<float*>(act_d(out, n));
   int16_t* bsums = f == ActFormat::AK ? const_cast<int16_t*>(act_bsums(out, n)) : nullptr;
+  // Zero the padding after the per-block floats (read 8 at a time).
+  const size_t nb = static_cast<size_t>(n / bs);
+  std::memset(d + nb, 0, act_pad32(nb * 4) - nb * 4);
   if (simd) act_quant_avx2(bs, x, n, qs, d, bsums);
   else act_quant_scalar(bs, x, n, qs, d, bsums);
+  if (f == ActFormat::A32) {
+    float* c = const_cast<float*>(act_c(out, n));
+    std::memset(c + nb, 0, act_pad32(nb * 4) - nb * 4);
+    // Exact int sum, one rounding: identical for both paths.
+    for (size_t b = 0; b < nb; ++b) {
+      int sum = 0;
+      for (int i = 0; i < kQK; ++i) sum += qs[b * kQK + i];
+      c[b] = d[b] * static_cast<float>(-8 * sum);
+    }
+  }
 }
 
 }  // namespace
@@ -323,7 +336,7 @@ ActFormat act_format(TensorType t) {
 
 size_t act_row_bytes(ActFormat f, int64_t n) {
   switch (f) {
-    case ActFormat::A32: return act_pad32(n) + act_pad32(static_cast<size_t>(n / kQK) * 4);
+    case ActFormat::A32: return act_pad32(n) + 2 * act_pad32(static_cast<size_t>(n / kQK) * 4);
     case ActFormat::AK:
       return act_pad32(n) + act_pad32(static_cast<size_t>(n / kQKK) * 4) + act_pad32(static_cast<size_t>(n / kQKK) * 32);
     default: return static_cast<size_t>(n) * 4;

@@ -15,7 +15,9 @@
 //
 // Activation formats (ours, in memory only; one token's row at a time):
 //   A32 (for Q8_0, Q4_0 weights): per 32 elements a float scale d and 32
-//       int8 q in [-127, 127]; x ~= d*q.
+//       int8 q in [-127, 127]; x ~= d*q; plus c = d * (-8 * sum of q), the
+//       Q4_0 offset term (Q4_0 kernels multiply unsigned nibbles and add
+//       d_w * c once per block instead of re-centring every weight).
 //   AK  (for Q4_K, Q6_K weights): per 256 elements a float d, 256 int8 q and
 //       16 int16 sums of 16 consecutive q (the "bsums" the min/offset terms use).
 // Quantizing a token's activations depends on that token's values only, so
@@ -94,10 +96,15 @@ size_t act_row_bytes(ActFormat f, int64_t n);
 void quantize_act_row(ActFormat f, const float* x, int64_t n, uint8_t* out);
 void quantize_act_row_scalar(ActFormat f, const float* x, int64_t n, uint8_t* out);
 
-// Accessors into a quantized activation row.
+// Accessors into a quantized activation row. The per-block float arrays are
+// zero-padded to a multiple of 8 blocks (kernels load them 8 at a time).
 inline const int8_t* act_qs(const uint8_t* row) { return reinterpret_cast<const int8_t*>(row); }
 inline size_t act_pad32(size_t b) { return (b + 31) & ~size_t{31}; }
 inline const float* act_d(const uint8_t* row, int64_t n) { return reinterpret_cast<const float*>(row + act_pad32(n)); }
+// A32 only: the per-block offset terms c.
+inline const float* act_c(const uint8_t* row, int64_t n) {
+  return reinterpret_cast<const float*>(row + act_pad32(n) + act_pad32(static_cast<size_t>(n / kQK) * 4));
+}
 // AK only: 16 sums per super-block.
 inline const int16_t* act_bsums(const uint8_t* row, int64_t n) {
   return reinterpret_cast<const int16_t*>(row + act_pad32(n) + act_pad32(static_cast<size_t>(n / kQKK) * 4));
