@@ -2,11 +2,77 @@
 
 #include <cmath>
 #include <cstring>
+#include <immintrin.h>
 
+#include "ops/cpu_features.h"
 #include "util/fp16.h"
 
 namespace lookahead {
 namespace {
+
+// The operation sequence both twins follow, per head:
+//   score_j = (hsum8 of 8 FMA lanes over head_dim, then a mul+add tail) * scale
+//   m = max_j score_j;  e_j = exp_poly(score_j - m)
+//   sum = hsum8 of lanes (lane j % 8 adds e_j for j < n8 keys), then + e_j tail
+//   out[i] = fma(e_j, v_j[i], out[i]) for j in order;  out[i] *= 1/sum
+// exp_poly is our own exp (range reduction + degree-6 polynomial, ~2 ulp)
+// written with explicit FMAs so the scalar and AVX2 versions agree bit for bit.
+
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693359375f;
+constexpr float kLn2Lo = -2.12194440e-4f;
+constexpr float kC6 = 1.9875691500e-4f, kC5 = 1.3981999507e-3f, kC4 = 8.3334519073e-3f, kC3 = 4.1665795894e-2f,
+                kC2 = 1.6666665459e-1f, kC1 = 5.0000001201e-1f;
+constexpr float kExpMin = -87.0f;  // exp(x) for x below is flushed to exp(-87) ~ 1.6e-38: harmless in a softmax
+
+inline float exp_poly_scalar(float x) {
+  x = x < kExpMin ? kExpMin : x;
+  const float n = std::nearbyint(x * kLog2e);
+  float r = std::fmaf(n, -kLn2Hi, x);
+  r = std::fmaf(n, -kLn2Lo, r);
+  float p = kC6;
+  p = std::fmaf(p, r, kC5);
+  p = std::fmaf(p, r, kC4);
+  p = std::fmaf(p, r, kC3);
+  p = std::fmaf(p, r, kC2);
+  p = std::fmaf(p, r, kC1);
+  const float r2 = r * r;
+  p = std::fmaf(p, r2, r);
+  p = p + 1.0f;
+  const int32_t e = static_cast<int32_t>(n);
+  return p * fp32_from_bits(static_cast<uint32_t>(e + 127) << 23);
+}
+
+__attribute__((target("avx2,fma"))) inline __m256 exp_poly8(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(kExpMin));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Hi), x);
+  r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(kC6);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC5));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC4));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC3));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC2));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC1));
+  const __m256 r2 = _mm256_mul_ps(r, r);
+  p = _mm256_fmadd_ps(p, r2, r);
+  p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+inline float hsum8_scalar(const float* l) {
+  const float a0 = l[0] + l[4], a1 = l[1] + l[5], a2 = l[2] + l[6], a3 = l[3] + l[7];
+  return (a0 + a2) + (a1 + a3);
+}
+
+__attribute__((target("avx2,fma"))) inline float hsum8(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
 
 template <typename T>
 inline float ld(const T* p, int64_t i) {
@@ -15,51 +81,157 @@ inline float ld(const T* p, int64_t i) {
 }
 
 template <typename T>
-void attention_impl(const AttentionShape& s, const float* q, const T* k, const T* v, int64_t n_prefix,
-                    const int32_t* extra, int64_t n_extra, float* scores, float* out) {
+__attribute__((target("avx2,fma,f16c"))) inline __m256 ld8(const T* p) {
+  if constexpr (sizeof(T) == 4) return _mm256_loadu_ps(p);
+  else return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+inline int64_t key_row(int64_t j, int64_t n_prefix, const int32_t* extra) {
+  return j < n_prefix ? j : extra[j - n_prefix];
+}
+
+template <typename T>
+void attention_scalar(const AttentionShape& s, const float* q, const T* k, const T* v, int64_t n_prefix,
+                      const int32_t* extra, int64_t n_extra, float* scores, float* out) {
   const int64_t row = static_cast<int64_t>(s.n_head_kv) * s.head_dim;
   const int group = s.n_head / s.n_head_kv;
   const int64_t n_keys = n_prefix + n_extra;
+  const int hd = s.head_dim, hd8 = hd & ~7;
+  const int64_t nk8 = n_keys & ~int64_t{7};
   for (int h = 0; h < s.n_head; ++h) {
-    const float* qh = q + static_cast<int64_t>(h) * s.head_dim;
-    const int64_t off = static_cast<int64_t>(h / group) * s.head_dim;
+    const float* qh = q + static_cast<int64_t>(h) * hd;
+    const int64_t off = static_cast<int64_t>(h / group) * hd;
     float mx = -INFINITY;
     for (int64_t j = 0; j < n_keys; ++j) {
-      const int64_t r = j < n_prefix ? j : extra[j - n_prefix];
-      const T* kr = k + r * row + off;
-      float d = 0.0f;
-      for (int i = 0; i < s.head_dim; ++i) d += qh[i] * ld(kr, i);
-      d *= s.scale;
+      const T* kr = k + key_row(j, n_prefix, extra) * row + off;
+      float lane[8] = {};
+      for (int i = 0; i < hd8; i += 8)
+        for (int l = 0; l < 8; ++l) lane[l] = std::fmaf(qh[i + l], ld(kr, i + l), lane[l]);
+      float d = hsum8_scalar(lane);
+      for (int i = hd8; i < hd; ++i) {
+        const float p = qh[i] * ld(kr, i);
+        d = d + p;
+      }
+      d = d * s.scale;
       scores[j] = d;
-      if (d > mx) mx = d;
+      mx = d > mx ? d : mx;
     }
-    float sum = 0.0f;
-    for (int64_t j = 0; j < n_keys; ++j) {
-      scores[j] = std::exp(scores[j] - mx);
-      sum += scores[j];
+    float lane[8] = {};
+    for (int64_t j = 0; j < nk8; ++j) {
+      scores[j] = exp_poly_scalar(scores[j] - mx);
+      lane[j % 8] = lane[j % 8] + scores[j];
     }
-    float* oh = out + static_cast<int64_t>(h) * s.head_dim;
-    for (int i = 0; i < s.head_dim; ++i) oh[i] = 0.0f;
+    float sum = hsum8_scalar(lane);
+    for (int64_t j = nk8; j < n_keys; ++j) {
+      scores[j] = exp_poly_scalar(scores[j] - mx);
+      sum = sum + scores[j];
+    }
+    float* oh = out + static_cast<int64_t>(h) * hd;
+    for (int i = 0; i < hd; ++i) oh[i] = 0.0f;
     for (int64_t j = 0; j < n_keys; ++j) {
-      const int64_t r = j < n_prefix ? j : extra[j - n_prefix];
-      const T* vr = v + r * row + off;
-      const float p = scores[j];
-      for (int i = 0; i < s.head_dim; ++i) oh[i] += p * ld(vr, i);
+      const T* vr = v + key_row(j, n_prefix, extra) * row + off;
+      for (int i = 0; i < hd; ++i) oh[i] = std::fmaf(scores[j], ld(vr, i), oh[i]);
     }
     const float inv = 1.0f / sum;
-    for (int i = 0; i < s.head_dim; ++i) oh[i] *= inv;
+    for (int i = 0; i < hd; ++i) oh[i] = oh[i] * inv;
   }
+}
+
+// AVX2 twin; requires head_dim % 8 == 0 (callers fall back otherwise).
+template <typename T>
+__attribute__((target("avx2,fma,f16c"))) void attention_avx2(const AttentionShape& s, const float* q, const T* k,
+                                                             const T* v, int64_t n_prefix, const int32_t* extra,
+                                                             int64_t n_extra, float* scores, float* out) {
+  const int64_t row = static_cast<int64_t>(s.n_head_kv) * s.head_dim;
+  const int group = s.n_head / s.n_head_kv;
+  const int64_t n_keys = n_prefix + n_extra;
+  const int hd = s.head_dim;
+  const int64_t nk8 = n_keys & ~int64_t{7};
+  for (int h = 0; h < s.n_head; ++h) {
+    const float* qh = q + static_cast<int64_t>(h) * hd;
+    const int64_t off = static_cast<int64_t>(h / group) * hd;
+    // Scores, four keys at a time (independent FMA chains).
+    int64_t j = 0;
+    for (; j + 4 <= n_keys; j += 4) {
+      const T* kr[4];
+      for (int u = 0; u < 4; ++u) kr[u] = k + key_row(j + u, n_prefix, extra) * row + off;
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (int i = 0; i < hd; i += 8) {
+        const __m256 qv = _mm256_loadu_ps(qh + i);
+        a0 = _mm256_fmadd_ps(qv, ld8(kr[0] + i), a0);
+        a1 = _mm256_fmadd_ps(qv, ld8(kr[1] + i), a1);
+        a2 = _mm256_fmadd_ps(qv, ld8(kr[2] + i), a2);
+        a3 = _mm256_fmadd_ps(qv, ld8(kr[3] + i), a3);
+      }
+      scores[j] = hsum8(a0) * s.scale;
+      scores[j + 1] = hsum8(a1) * s.scale;
+      scores[j + 2] = hsum8(a2) * s.scale;
+      scores[j + 3] = hsum8(a3) * s.scale;
+    }
+    for (; j < n_keys; ++j) {
+      const T* kr = k + key_row(j, n_prefix, extra) * row + off;
+      __m256 a = _mm256_setzero_ps();
+      for (int i = 0; i < hd; i += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(qh + i), ld8(kr + i), a);
+      scores[j] = hsum8(a) * s.scale;
+    }
+    float mx = -INFINITY;
+    for (int64_t jj = 0; jj < n_keys; ++jj) mx = scores[jj] > mx ? scores[jj] : mx;
+    const __m256 vmx = _mm256_set1_ps(mx);
+    __m256 vs = _mm256_setzero_ps();
+    for (j = 0; j < nk8; j += 8) {
+      const __m256 e = exp_poly8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vmx));
+      _mm256_storeu_ps(scores + j, e);
+      vs = _mm256_add_ps(vs, e);
+    }
+    float sum = hsum8(vs);
+    for (; j < n_keys; ++j) {
+      scores[j] = exp_poly_scalar(scores[j] - mx);
+      sum = sum + scores[j];
+    }
+    // Weighted values: the head's output stays in registers (head_dim <= 128
+    // -> at most 16 vectors; larger heads go in 128-wide column blocks).
+    float* oh = out + static_cast<int64_t>(h) * hd;
+    const __m256 vinv = _mm256_set1_ps(1.0f / sum);
+    for (int c0 = 0; c0 < hd; c0 += 64) {
+      const int nv = (hd - c0 >= 64 ? 64 : hd - c0) / 8;
+      __m256 acc[8];
+      for (int u = 0; u < 8; ++u) acc[u] = _mm256_setzero_ps();
+      for (int64_t jj = 0; jj < n_keys; ++jj) {
+        const T* vr = v + key_row(jj, n_prefix, extra) * row + off + c0;
+        const __m256 p = _mm256_set1_ps(scores[jj]);
+        if (nv == 8) {
+#pragma GCC unroll 8
+          for (int u = 0; u < 8; ++u) acc[u] = _mm256_fmadd_ps(p, ld8(vr + 8 * u), acc[u]);
+        } else {
+          for (int u = 0; u < nv; ++u) acc[u] = _mm256_fmadd_ps(p, ld8(vr + 8 * u), acc[u]);
+        }
+      }
+      for (int u = 0; u < nv; ++u) _mm256_storeu_ps(oh + c0 + 8 * u, _mm256_mul_ps(acc[u], vinv));
+    }
+  }
+}
+
+template <typename T>
+void attention_dispatch(bool simd, const AttentionShape& s, const float* q, const void* k, const void* v,
+                        int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out) {
+  const T* kk = static_cast<const T*>(k);
+  const T* vv = static_cast<const T*>(v);
+  if (simd && s.head_dim % 8 == 0) attention_avx2(s, q, kk, vv, n_prefix, extra, n_extra, scores, out);
+  else attention_scalar(s, q, kk, vv, n_prefix, extra, n_extra, scores, out);
 }
 
 }  // namespace
 
 void attention_one(const AttentionShape& s, const float* q, const void* k, const void* v, KVType type,
                    int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out) {
-  if (type == KVType::F32)
-    attention_impl(s, q, static_cast<const float*>(k), static_cast<const float*>(v), n_prefix, extra, n_extra, scores, out);
-  else
-    attention_impl(s, q, static_cast<const uint16_t*>(k), static_cast<const uint16_t*>(v), n_prefix, extra, n_extra,
-                   scores, out);
+  if (type == KVType::F32) attention_dispatch<float>(use_avx2(), s, q, k, v, n_prefix, extra, n_extra, scores, out);
+  else attention_dispatch<uint16_t>(use_avx2(), s, q, k, v, n_prefix, extra, n_extra, scores, out);
+}
+
+void attention_one_scalar(const AttentionShape& s, const float* q, const void* k, const void* v, KVType type,
+                          int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out) {
+  if (type == KVType::F32) attention_dispatch<float>(false, s, q, k, v, n_prefix, extra, n_extra, scores, out);
+  else attention_dispatch<uint16_t>(false, s, q, k, v, n_prefix, extra, n_extra, scores, out);
 }
 
 }  // namespace lookahead

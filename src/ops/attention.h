@@ -26,7 +26,15 @@ enum class KVType { F32, F16 };
 // q: [n_head * head_dim]. k, v: cache rows of n_head_kv * head_dim elements
 // of `type`. scores: scratch of at least n_prefix + n_extra floats.
 // out: [n_head * head_dim].
+//
+// The AVX2 path (head_dim % 8 == 0) and attention_one_scalar() follow one
+// fixed operation sequence (8-lane FMA dot products, our own polynomial exp,
+// lane-wise sums in key order) and agree bit for bit; the exp is within ~2
+// ulp of expf.
 void attention_one(const AttentionShape& s, const float* q, const void* k, const void* v, KVType type,
                    int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out);
+// The scalar twin (reference for tests).
+void attention_one_scalar(const AttentionShape& s, const float* q, const void* k, const void* v, KVType type,
+                          int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out);
 
 }  // namespace lookahead

@@ -1,13 +1,22 @@
 // Weight-matrix x activations products, the bulk of every forward pass.
 //
 // Layout: a weight matrix has `rows` output features, each a contiguous row of
-// `cols` input features stored in `type` (GGUF/ggml block layout). Activations
-// are row-major float: token t's input is x[t*ldx .. t*ldx+cols).
+// `cols` input features stored in `type` (GGUF/ggml block layout: F32, F16,
+// BF16, Q8_0, Q4_0, Q4_K, Q6_K; see ops/quant.h). Activations are row-major
+// float: token t's input is x[t*ldx .. t*ldx+cols).
 //
 // Batch invariance (see DEVELOPERS.md): y[t][r] is computed by the same
 // sequence of floating-point operations whatever n_tokens, t, or the thread
-// count are. Work is split across threads by output rows only, and tiling
-// over tokens only shares weight loads, never a reduction.
+// count are. Work is split across threads by output rows only; tiling over
+// rows and tokens only shares weight and activation loads, never a reduction:
+// every (row, token) pair owns one 8-lane accumulator that walks the row in
+// order, then a fixed horizontal sum.
+//
+// Integer types first quantize each token's activations (A32 blocks for
+// Q8_0/Q4_0, AK super-blocks for Q4_K/Q6_K, see ops/quant.h); block dot
+// products are exact int32 sums, so the AVX2 kernels and their scalar twins
+// agree bit for bit. Float types: the scalar twin mirrors the 8 lanes with
+// fmaf, so they agree bit for bit too (tests check both).
 #pragma once
 
 #include <cstddef>
@@ -36,7 +45,8 @@ size_t row_size(TensorType type, int64_t cols);
 bool matmul_supports(TensorType type);
 
 // y[t*ldy + r] = dot(W row r, x[t*ldx ...]) for t < n_tokens, r < rows.
-// pool may be null (single-threaded). x and y must not alias.
+// pool may be null (single-threaded). x and y must not alias. Not reentrant
+// per calling thread (uses a thread-local scratch for quantized activations).
 void matmul(const WeightView& w, const float* x, int64_t ldx, int n_tokens, float* y, int64_t ldy,
             ThreadPool* pool);
 

@@ -1,0 +1,107 @@
+// Micro-benchmarks, one per kernel. Single-threaded unless the name says
+// otherwise; counters: "MAC/s" multiply-adds (matmul), "B/s" weight bytes.
+//   ./build/bench/lookahead_bench --benchmark_filter='Matmul/Q4_0'
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <vector>
+
+#include "ops/attention.h"
+#include "ops/matmul.h"
+#include "ops/quant.h"
+#include "util/rng.h"
+#include "util/thread_pool.h"
+
+namespace lookahead {
+namespace {
+
+struct Mat {
+  std::vector<uint8_t> bytes;
+  WeightView w;
+};
+
+Mat make(TensorType t, int64_t rows, int64_t cols) {
+  Rng rng(1);
+  Mat m;
+  const size_t rb = row_size(t, cols);
+  m.bytes.resize(rb * rows);
+  std::vector<float> row(cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& v : row) v = static_cast<float>(rng.uniform() - 0.5) * 0.04f;
+    quantize_row(t, row.data(), cols, m.bytes.data() + r * rb);
+  }
+  m.w = {t, rows, cols, m.bytes.data(), rb};
+  return m;
+}
+
+// TinyLlama's ffn_gate shape (5632 x 2048): weights far beyond L2.
+void BM_Matmul(benchmark::State& st, TensorType t, int threads) {
+  const int k = static_cast<int>(st.range(0));
+  static Mat m;
+  static TensorType mt = TensorType::I8;
+  if (mt != t) m = make(t, 5632, 2048), mt = t;
+  std::vector<float> x(k * m.w.cols), y(k * m.w.rows);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.1f * i);
+  ThreadPool pool(threads);
+  for (auto _ : st) {
+    matmul(m.w, x.data(), m.w.cols, k, y.data(), m.w.rows, threads > 1 ? &pool : nullptr);
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.counters["MAC/s"] = benchmark::Counter(double(m.w.rows) * m.w.cols * k * st.iterations(), benchmark::Counter::kIsRate);
+  st.counters["B/s"] = benchmark::Counter(double(m.bytes.size()) * st.iterations(), benchmark::Counter::kIsRate);
+}
+
+#define MATMUL_BENCH(T)                                                                       \
+  BENCHMARK_CAPTURE(BM_Matmul, T, TensorType::T, 1)->RangeMultiplier(2)->Range(1, 64)->UseRealTime(); \
+  BENCHMARK_CAPTURE(BM_Matmul, T##_2threads, TensorType::T, 2)->Arg(1)->Arg(16)->UseRealTime();
+MATMUL_BENCH(F32)
+MATMUL_BENCH(F16)
+MATMUL_BENCH(BF16)
+MATMUL_BENCH(Q8_0)
+MATMUL_BENCH(Q4_0)
+MATMUL_BENCH(Q4_K)
+MATMUL_BENCH(Q6_K)
+
+void BM_QuantizeActs(benchmark::State& st, ActFormat f) {
+  std::vector<float> x(5632);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.1f * i);
+  std::vector<uint8_t> out(act_row_bytes(f, 5632));
+  for (auto _ : st) {
+    quantize_act_row(f, x.data(), 5632, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.SetItemsProcessed(st.iterations() * 5632);
+}
+BENCHMARK_CAPTURE(BM_QuantizeActs, A32, ActFormat::A32);
+BENCHMARK_CAPTURE(BM_QuantizeActs, AK, ActFormat::AK);
+
+// TinyLlama attention (32 heads, 4 KV heads, head_dim 64) over n keys.
+void BM_Attention(benchmark::State& st, KVType kt) {
+  const int n = static_cast<int>(st.range(0));
+  const AttentionShape s{32, 4, 64, 0.125f};
+  const int re = 4 * 64;
+  std::vector<float> kf(n * re), vf(n * re), q(32 * 64), out(32 * 64), sc(n);
+  for (size_t i = 0; i < kf.size(); ++i) kf[i] = std::sin(0.01f * i), vf[i] = std::cos(0.01f * i);
+  for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.3f * i);
+  std::vector<uint16_t> kh(kf.size()), vh(vf.size());
+  const void* k = kf.data();
+  const void* v = vf.data();
+  if (kt == KVType::F16) k = kh.data(), v = vh.data();
+  for (auto _ : st) {
+    attention_one(s, q.data(), k, v, kt, n, nullptr, 0, sc.data(), out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.SetItemsProcessed(st.iterations() * n);
+}
+BENCHMARK_CAPTURE(BM_Attention, F32, KVType::F32)->Arg(64)->Arg(512)->Arg(2048);
+BENCHMARK_CAPTURE(BM_Attention, F16, KVType::F16)->Arg(512);
+
+void BM_ThreadPoolDispatch(benchmark::State& st) {
+  ThreadPool pool(static_cast<int>(st.range(0)));
+  std::vector<int64_t> sink(64);
+  for (auto _ : st) pool.parallel_for(64, 1, [&](int64_t b, int64_t e, int t) { sink[t * 8] += e - b; });
+}
+BENCHMARK(BM_ThreadPoolDispatch)->Arg(2)->UseRealTime();
+
+}  // namespace
+}  // namespace lookahead

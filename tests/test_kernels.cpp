@@ -1,0 +1,155 @@
+// Matmul kernels: AVX2 vs scalar twins (bit-exact), batch- and
+// thread-count invariance (bit-exact), unsupported-type errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "ops/cpu_features.h"
+#include "ops/matmul.h"
+#include "ops/quant.h"
+#include "util/error.h"
+#include "util/rng.h"
+#include "util/thread_pool.h"
+
+namespace lookahead {
+namespace {
+
+float gauss(Rng& rng) {
+  const double u1 = rng.uniform() + 1e-12, u2 = rng.uniform();
+  return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
+}
+
+struct Matrix {
+  std::vector<uint8_t> bytes;
+  WeightView w;
+};
+
+Matrix make_matrix(TensorType t, int64_t rows, int64_t cols, uint64_t seed) {
+  Rng rng(seed);
+  Matrix m;
+  const size_t rb = row_size(t, cols);
+  m.bytes.resize(rb * rows);
+  std::vector<float> row(cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& v : row) v = 0.05f * gauss(rng);
+    quantize_row(t, row.data(), cols, m.bytes.data() + r * rb);
+  }
+  m.w = {t, rows, cols, m.bytes.data(), rb};
+  return m;
+}
+
+std::vector<float> make_acts(int n_tokens, int64_t cols, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> x(n_tokens * cols);
+  for (auto& v : x) v = gauss(rng);
+  return x;
+}
+
+const TensorType kAllTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q8_0,
+                                TensorType::Q4_0, TensorType::Q4_K, TensorType::Q6_K};
+
+// A column count that exercises tails: float types get a non-multiple of 8.
+int64_t test_cols(TensorType t) {
+  const int be = block_elems(t);
+  return be == 1 ? 515 : be == 32 ? 544 : 512;
+}
+
+class KernelMatmul : public ::testing::TestWithParam<TensorType> {};
+
+TEST_P(KernelMatmul, SimdMatchesScalarTwinBitExact) {
+  if (!cpu_has_avx2()) GTEST_SKIP() << "no AVX2";
+  const TensorType t = GetParam();
+  const int64_t rows = 37, cols = test_cols(t);
+  Matrix m = make_matrix(t, rows, cols, 1);
+  for (int n : {1, 2, 3, 4, 5, 7, 9}) {
+    auto x = make_acts(n, cols, 100 + n);
+    std::vector<float> a(n * rows), b(n * rows);
+    matmul(m.w, x.data(), cols, n, a.data(), rows, nullptr);
+    matmul_scalar(m.w, x.data(), cols, n, b.data(), rows);
+    for (int i = 0; i < n * rows; ++i) ASSERT_EQ(a[i], b[i]) << tensor_type_name(t) << " n=" << n << " i=" << i;
+  }
+}
+
+TEST_P(KernelMatmul, CloseToFloatReference) {
+  // The product of the dequantized weights with the float activations: only
+  // the activation quantization (integer types) separates the two.
+  const TensorType t = GetParam();
+  const int64_t rows = 16, cols = test_cols(t);
+  Matrix m = make_matrix(t, rows, cols, 2);
+  auto x = make_acts(3, cols, 7);
+  std::vector<float> y(3 * rows), wr(cols);
+  matmul(m.w, x.data(), cols, 3, y.data(), rows, nullptr);
+  const double tol = act_format(t) == ActFormat::Float ? 1e-4 : 2e-2;
+  for (int64_t r = 0; r < rows; ++r) {
+    dequantize_row(m.w, r, wr.data());
+    for (int tk = 0; tk < 3; ++tk) {
+      double ref = 0, mag = 0;
+      for (int64_t i = 0; i < cols; ++i) ref += double(wr[i]) * x[tk * cols + i], mag += std::fabs(double(wr[i]) * x[tk * cols + i]);
+      EXPECT_NEAR(y[tk * rows + r], ref, tol * mag) << tensor_type_name(t);
+    }
+  }
+}
+
+TEST_P(KernelMatmul, BatchAndThreadInvariant) {
+  const TensorType t = GetParam();
+  const int64_t rows = 100, cols = test_cols(t);
+  const int N = 67;
+  Matrix m = make_matrix(t, rows, cols, 3);
+  auto x = make_acts(N, cols, 9);
+  // Reference: every token alone, single-threaded.
+  std::vector<float> ref(N * rows);
+  for (int i = 0; i < N; ++i) matmul(m.w, &x[i * cols], cols, 1, &ref[i * rows], rows, nullptr);
+  std::vector<float> y(N * rows);
+  ThreadPool p2(2), p3(3);
+  ThreadPool* pools[] = {nullptr, &p2, &p3};
+  int case_no = 0;
+  for (int k = 2; k <= N; ++k) {
+    const int off = (k * 7) % (N - k + 1);
+    ThreadPool* pool = pools[case_no++ % 3];
+    matmul(m.w, &x[off * cols], cols, k, y.data(), rows, pool);
+    for (int i = 0; i < k; ++i)
+      ASSERT_EQ(0, std::memcmp(&y[i * rows], &ref[(off + i) * rows], rows * sizeof(float)))
+          << tensor_type_name(t) << " batch " << k << " offset " << off << " token " << i;
+  }
+  // Whole batch under each thread count.
+  for (ThreadPool* pool : pools) {
+    matmul(m.w, x.data(), cols, N, y.data(), rows, pool);
+    ASSERT_EQ(0, std::memcmp(y.data(), ref.data(), y.size() * sizeof(float))) << tensor_type_name(t);
+  }
+}
+
+TEST_P(KernelMatmul, ScalarModeBatchInvariant) {
+  // The scalar twins obey the same contract (portable builds use them).
+  const TensorType t = GetParam();
+  const int64_t rows = 9, cols = test_cols(t);
+  Matrix m = make_matrix(t, rows, cols, 4);
+  auto x = make_acts(6, cols, 5);
+  std::vector<float> all(6 * rows), one(rows);
+  matmul_scalar(m.w, x.data(), cols, 6, all.data(), rows);
+  for (int i = 0; i < 6; ++i) {
+    matmul_scalar(m.w, &x[i * cols], cols, 1, one.data(), rows);
+    ASSERT_EQ(0, std::memcmp(one.data(), &all[i * rows], rows * sizeof(float)));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelMatmul, ::testing::ValuesIn(kAllTypes),
+                         [](const auto& info) { return std::string(tensor_type_name(info.param)); });
+
+TEST(KernelMatmulErrors, UnsupportedTypeNamed) {
+  std::vector<uint8_t> bytes(1024);
+  WeightView w{TensorType::Q5_K, 1, 256, bytes.data(), 176};
+  float x[256] = {}, y[1];
+  try {
+    matmul(w, x, 256, 1, y, 1, nullptr);
+    FAIL() << "expected Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Q5_K"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(matmul_supports(TensorType::Q5_K));
+  for (TensorType t : kAllTypes) EXPECT_TRUE(matmul_supports(t));
+}
+
+}  // namespace
+}  // namespace lookahead

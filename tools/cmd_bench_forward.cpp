@@ -1,0 +1,303 @@
+// `lookahead bench --forward`: the cost of one forward pass over k tokens at a
+// realistic KV length, the number lookahead decoding lives on.
+//
+//   lookahead bench --forward -m MODEL [-t T] [--ctx 512] [--repeats 5]
+//                   [--decode 32] [--json] [--plot FILE.svg]
+//
+// Prefills --ctx random tokens, then times batches of k = 1..64 causal tokens
+// at that position (staged, never committed, so every repeat sees the same
+// KV length), then plain greedy decode speed. Also measures the machine's
+// streaming read bandwidth and the matmul kernel's peak FLOP/s on this
+// model's own FFN weights, giving two floors for cost(k): weight bytes /
+// bandwidth and 2 * params * k / peak.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <immintrin.h>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/context.h"
+#include "model/llama_model.h"
+#include "ops/matmul.h"
+#include "util/error.h"
+#include "util/rng.h"
+#include "util/thread_pool.h"
+#include "util/timer.h"
+
+namespace lookahead::cli {
+namespace {
+
+const char* kUsage =
+    "usage: lookahead bench --forward -m MODEL [-t THREADS] [--ctx 512] [--repeats 5] [--decode 32]\n"
+    "                       [--json] [--plot FILE.svg]\n";
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+__attribute__((target("avx2"))) uint64_t read_sum_avx2(const uint8_t* p, size_t n) {
+  __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+  for (size_t i = 0; i + 128 <= n; i += 128) {
+    a = _mm256_add_epi64(a, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
+    b = _mm256_add_epi64(b, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+    c = _mm256_add_epi64(c, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
+    d = _mm256_add_epi64(d, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
+  }
+  a = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
+  alignas(32) uint64_t o[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(o), a);
+  return o[0] + o[1] + o[2] + o[3];
+}
+
+// Streaming read bandwidth (GB/s) with the pool's threads: best of 5 passes
+// over 512 MiB, far beyond any cache.
+double measure_bandwidth(ThreadPool& pool) {
+  const size_t n = size_t{512} << 20;
+  auto* buf = static_cast<uint8_t*>(std::aligned_alloc(64, n));
+  std::memset(buf, 1, n);
+  std::vector<uint64_t> sink(pool.size());
+  double best = 1e30;
+  for (int rep = 0; rep < 5; ++rep) {
+    const double t0 = now_ms();
+    pool.parallel_for(static_cast<int64_t>(n / 4096), 1, [&](int64_t b, int64_t e, int t) {
+      sink[t] += read_sum_avx2(buf + b * 4096, static_cast<size_t>(e - b) * 4096);
+    });
+    best = std::min(best, now_ms() - t0);
+  }
+  uint64_t s = 0;
+  for (auto v : sink) s += v;
+  std::free(buf);
+  if (s == 42) std::fputs("", stderr);  // keep the reads
+  return n / (best * 1e-3) / 1e9;
+}
+
+// Peak multiply-add throughput of the matmul kernel on this model's
+// ffn_gate weights with 64 tokens (compute-bound there): GFLOP/s.
+double measure_peak_gflops(const LlamaModel& m, ThreadPool& pool) {
+  const WeightView& w = m.layers()[0].w_gate;
+  const int k = 64;
+  std::vector<float> x(static_cast<size_t>(k) * w.cols), y(static_cast<size_t>(k) * w.rows);
+  Rng rng(7);
+  for (auto& v : x) v = static_cast<float>(rng.uniform() - 0.5);
+  matmul(w, x.data(), w.cols, k, y.data(), w.rows, &pool);
+  std::vector<double> ts;
+  for (int rep = 0; rep < 5; ++rep) {
+    const double t0 = now_ms();
+    matmul(w, x.data(), w.cols, k, y.data(), w.rows, &pool);
+    ts.push_back(now_ms() - t0);
+  }
+  return 2.0 * w.rows * w.cols * k / (*std::min_element(ts.begin(), ts.end()) * 1e-3) / 1e9;
+}
+
+long peak_rss_kb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return 0;
+}
+
+struct Point {
+  int k;
+  double ms;
+};
+
+void write_svg(const std::string& path, const std::string& title, const std::vector<Point>& cost, double bw_floor_ms,
+               double flops_per_token, double peak_gflops) {
+  const double W = 760, H = 480, L = 70, R = 180, T = 50, B = 60;
+  const double pw = W - L - R, ph = H - T - B;
+  const int kmax = cost.back().k;
+  double ymax = bw_floor_ms;
+  for (const auto& p : cost) ymax = std::max(ymax, p.ms);
+  ymax = std::max(ymax, flops_per_token * kmax / (peak_gflops * 1e9) * 1e3 * 0.0 + ymax) * 1.1;
+  // Nice tick step.
+  const double raw = ymax / 6, mag = std::pow(10.0, std::floor(std::log10(raw)));
+  const double step = raw / mag < 2 ? 2 * mag : raw / mag < 5 ? 5 * mag : 10 * mag;
+  ymax = std::ceil(ymax / step) * step;
+  auto X = [&](double k) { return L + pw * std::log2(k) / std::log2(static_cast<double>(kmax)); };
+  auto Y = [&](double ms) { return T + ph * (1 - std::min(ms, ymax) / ymax); };
+  std::string s = fmt::format(
+      "<svg xmlns='http://www.w3.org/2000/svg' width='{}' height='{}' font-family='sans-serif' font-size='12'>\n"
+      "<rect width='100%' height='100%' fill='white'/>\n"
+      "<text x='{}' y='25' font-size='15' text-anchor='middle'>{}</text>\n",
+      W, H, L + pw / 2, title);
+  for (double v = 0; v <= ymax + 1e-9; v += step)
+    s += fmt::format("<line x1='{}' y1='{:.1f}' x2='{}' y2='{:.1f}' stroke='#ddd'/><text x='{}' y='{:.1f}' "
+                     "text-anchor='end'>{:g}</text>\n",
+                     L, Y(v), L + pw, Y(v), L - 6, Y(v) + 4, v);
+  for (const auto& p : cost)
+    s += fmt::format("<line x1='{0:.1f}' y1='{1}' x2='{0:.1f}' y2='{2}' stroke='#eee'/><text x='{0:.1f}' y='{3}' "
+                     "text-anchor='middle'>{4}</text>\n",
+                     X(p.k), T, T + ph, T + ph + 18, p.k);
+  s += fmt::format("<text x='{}' y='{}' text-anchor='middle'>tokens per forward pass (k)</text>\n", L + pw / 2, H - 15);
+  s += fmt::format("<text x='18' y='{}' text-anchor='middle' transform='rotate(-90 18 {})'>ms per forward pass</text>\n",
+                   T + ph / 2, T + ph / 2);
+  s += fmt::format("<rect x='{}' y='{}' width='{}' height='{}' fill='none' stroke='#333'/>\n", L, T, pw, ph);
+  // Bandwidth floor: flat. Compute floor: linear in k (a curve on log2 x).
+  s += fmt::format("<line x1='{}' y1='{:.1f}' x2='{}' y2='{:.1f}' stroke='#2a7' stroke-width='2' stroke-dasharray='6 4'/>\n",
+                   L, Y(bw_floor_ms), L + pw, Y(bw_floor_ms));
+  std::string cpts;
+  for (double k = 1; k <= kmax * 1.0001; k *= 1.1)
+    cpts += fmt::format("{:.1f},{:.1f} ", X(k), Y(flops_per_token * k / (peak_gflops * 1e9) * 1e3));
+  s += fmt::format("<polyline points='{}' fill='none' stroke='#c52' stroke-width='2' stroke-dasharray='2 3'/>\n", cpts);
+  std::string pts;
+  for (const auto& p : cost) pts += fmt::format("{:.1f},{:.1f} ", X(p.k), Y(p.ms));
+  s += fmt::format("<polyline points='{}' fill='none' stroke='#25c' stroke-width='2.5'/>\n", pts);
+  for (const auto& p : cost)
+    s += fmt::format("<circle cx='{:.1f}' cy='{:.1f}' r='3.5' fill='#25c'/><text x='{:.1f}' y='{:.1f}' "
+                     "font-size='10' fill='#25c'>{:.1f}</text>\n",
+                     X(p.k), Y(p.ms), X(p.k) + 5, Y(p.ms) - 6, p.ms);
+  const double lx = L + pw + 12;
+  s += fmt::format("<line x1='{0}' y1='{1}' x2='{2}' y2='{1}' stroke='#25c' stroke-width='2.5'/><text x='{3}' y='{4}'>measured cost(k)</text>\n",
+                   lx, T + 10, lx + 24, lx + 30, T + 14);
+  s += fmt::format("<line x1='{0}' y1='{1}' x2='{2}' y2='{1}' stroke='#2a7' stroke-width='2' stroke-dasharray='6 4'/><text x='{3}' y='{4}'>bandwidth floor</text>\n",
+                   lx, T + 32, lx + 24, lx + 30, T + 36);
+  s += fmt::format("<line x1='{0}' y1='{1}' x2='{2}' y2='{1}' stroke='#c52' stroke-width='2' stroke-dasharray='2 3'/><text x='{3}' y='{4}'>compute floor</text>\n",
+                   lx, T + 54, lx + 24, lx + 30, T + 58);
+  s += "</svg>\n";
+  std::ofstream out(path);
+  if (!out) fail("bench: cannot write {}", path);
+  out << s;
+}
+
+}  // namespace
+
+int cmd_bench_forward(int argc, char** argv) {
+  std::string model_path, plot_path;
+  int threads = 0, ctx = 512, repeats = 5, decode_n = 32;
+  bool json = false, forward = false;
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto val = [&]() -> const char* {
+      if (i + 1 >= argc) fail("bench: {} needs a value", a);
+      return argv[++i];
+    };
+    if (a == "--forward") forward = true;
+    else if (a == "-m" || a == "--model") model_path = val();
+    else if (a == "-t" || a == "--threads") threads = std::atoi(val());
+    else if (a == "--ctx") ctx = std::atoi(val());
+    else if (a == "--repeats") repeats = std::max(1, std::atoi(val()));
+    else if (a == "--decode") decode_n = std::max(1, std::atoi(val()));
+    else if (a == "--json") json = true;
+    else if (a == "--plot") plot_path = val();
+    else if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else fail("bench: unknown argument '{}'\n{}", a, kUsage);
+  }
+  if (!forward) fail("bench: only --forward is implemented\n{}", kUsage);
+  if (model_path.empty()) fail("bench: -m MODEL is required\n{}", kUsage);
+  if (ctx < 1) fail("bench: --ctx must be >= 1");
+
+  const double t_load0 = now_ms();
+  auto model = LlamaModel::load(model_path);
+  const double load_ms = now_ms() - t_load0;
+  const LlamaHParams& hp = model->hparams();
+  const int kmax = 64;
+  ContextOptions co;
+  co.n_ctx = ctx + decode_n + kmax + 1;
+  co.max_batch = std::max(kmax, 64);
+  co.n_threads = threads;
+  InferenceContext c(*model, co);
+  ThreadPool& pool = c.pool();
+
+  const double bw = measure_bandwidth(pool);
+  const double peak = measure_peak_gflops(*model, pool);
+  const uint64_t wbytes = model->weight_bytes_per_token();
+  uint64_t params = 0;  // multiply-adds per token (matrices, not the embedding lookup)
+  for (const auto& L : model->layers())
+    for (const WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) params += w->rows * w->cols;
+  params += model->output().rows * model->output().cols;
+  const double flops_per_token = 2.0 * params;
+  const double bw_floor_ms = wbytes / (bw * 1e9) * 1e3;
+
+  Rng rng(99);
+  std::vector<TokenId> prompt(ctx);
+  for (auto& t : prompt) t = static_cast<TokenId>(1 + rng.below(hp.n_vocab - 1));
+  const double t_pf0 = now_ms();
+  c.prefill(prompt);
+  const double prefill_ms = now_ms() - t_pf0;
+
+  std::vector<Point> cost;
+  Batch b;
+  for (int k = 1; k <= kmax; k *= 2) {
+    std::vector<TokenId> toks(k);
+    for (auto& t : toks) t = static_cast<TokenId>(1 + rng.below(hp.n_vocab - 1));
+    b.clear();
+    b.add_causal(toks, c.n_past(), false);
+    c.forward(b);  // warm-up; staged rows are simply overwritten next time
+    std::vector<double> ts;
+    for (int r = 0; r < repeats; ++r) {
+      const double t0 = now_ms();
+      c.forward(b);
+      ts.push_back(now_ms() - t0);
+    }
+    cost.push_back({k, median(ts)});
+    if (!json) std::fprintf(stderr, "k=%-3d %8.2f ms\n", k, cost.back().ms);
+  }
+
+  // Plain greedy decode from the prefilled context.
+  const float* logits = nullptr;
+  TokenId tok = prompt.back();
+  const double t_dec0 = now_ms();
+  for (int i = 0; i < decode_n; ++i) {
+    b.clear();
+    b.add(tok, c.n_past(), {}, true);
+    logits = c.forward(b);
+    c.commit_all();
+    tok = static_cast<TokenId>(std::max_element(logits, logits + hp.n_vocab) - logits);
+  }
+  const double decode_tps = decode_n / ((now_ms() - t_dec0) * 1e-3);
+  c.truncate(ctx);
+  const long rss_kb = peak_rss_kb();
+
+  if (!plot_path.empty()) {
+    const std::string title = fmt::format("forward cost vs k: {} ({} threads, ctx {})",
+                                          model_path.substr(model_path.find_last_of('/') + 1), pool.size(), ctx);
+    write_svg(plot_path, title, cost, bw_floor_ms, flops_per_token, peak);
+  }
+  if (json) {
+    nlohmann::json j;
+    j["model"] = model_path;
+    j["threads"] = pool.size();
+    j["ctx"] = ctx;
+    j["decode_tokens_per_second"] = decode_tps;
+    j["cost"] = nlohmann::json::array();
+    for (const auto& p : cost) j["cost"].push_back({{"k", p.k}, {"ms", p.ms}});
+    j["weight_bytes_per_token"] = wbytes;
+    j["bandwidth_gbs"] = bw;
+    j["bandwidth_floor_ms"] = bw_floor_ms;
+    j["peak_gflops"] = peak;
+    j["flops_per_token"] = flops_per_token;
+    j["compute_floor_ms_per_token"] = flops_per_token / (peak * 1e9) * 1e3;
+    j["decode_vs_bandwidth_floor"] = (1e3 / decode_tps) / bw_floor_ms;
+    j["cost16_over_cost1"] = cost.size() > 4 ? cost[4].ms / cost[0].ms : 0.0;
+    j["load_ms"] = load_ms;
+    j["prefill_ms"] = prefill_ms;
+    j["peak_rss_mb"] = rss_kb / 1024.0;
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf("model %s: %d threads, ctx %d, load %.0f ms, prefill %.0f ms, peak RSS %.0f MB\n", model_path.c_str(),
+                pool.size(), ctx, load_ms, prefill_ms, rss_kb / 1024.0);
+    std::printf("weights read per token %.1f MB; read bandwidth %.1f GB/s -> bandwidth floor %.2f ms\n", wbytes / 1e6, bw,
+                bw_floor_ms);
+    std::printf("kernel peak %.1f GFLOP/s -> compute floor %.2f ms per token\n", peak,
+                flops_per_token / (peak * 1e9) * 1e3);
+    std::printf("%4s %10s %10s %12s\n", "k", "ms", "cost/c1", "floor ms");
+    for (const auto& p : cost)
+      std::printf("%4d %10.2f %10.2f %12.2f\n", p.k, p.ms, p.ms / cost[0].ms,
+                  std::max(bw_floor_ms, flops_per_token * p.k / (peak * 1e9) * 1e3));
+    std::printf("plain decode: %.1f tokens/s (%.2f ms/token, %.2fx the bandwidth floor)\n", decode_tps, 1e3 / decode_tps,
+                (1e3 / decode_tps) / bw_floor_ms);
+  }
+  return 0;
+}
+
+}  // namespace lookahead::cli
