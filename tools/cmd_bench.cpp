@@ -50,7 +50,7 @@ std::vector<std::string> split_commas(const std::string& s) {
 
 int cmd_bench(int argc, char** argv, int first) {
   for (int i = first; i < argc; ++i)
-    if (std::string(argv[i]) == "--forward") return cmd_bench_forward(argc, argv, first);
+    if (std::string(argv[i]) == "--forward") return cmd_bench_forward(argc - first, argv + first);
 
   const char* shared_env = std::getenv("LOOKAHEAD_SHARED_DIR");
   const std::string shared = shared_env && *shared_env ? shared_env : "../shared";

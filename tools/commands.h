@@ -11,8 +11,10 @@ namespace lookahead::cli {
 int cmd_run(int argc, char** argv, int first);
 int cmd_info(int argc, char** argv, int first);
 int cmd_bench(int argc, char** argv, int first);
-// Forward-pass cost benchmark (`bench --forward`).
-int cmd_bench_forward(int argc, char** argv, int first);
+// These two take only their own arguments (argv[0] is the first option).
+int cmd_bench_forward(int argc, char** argv);
+int cmd_synth(int argc, char** argv);
+inline int cmd_synth(int argc, char** argv, int first) { return cmd_synth(argc - first, argv + first); }
 inline int cmd_tokenize(int argc, char** argv, int first) { return ::cmd_tokenize(argc - (first - 1), argv + (first - 1)); }
 
 }  // namespace lookahead::cli

@@ -19,6 +19,7 @@ const Command kCommands[] = {
     {"run", lookahead::cli::cmd_run, "generate text from a prompt (lookahead decoding by default)"},
     {"info", lookahead::cli::cmd_info, "show a GGUF model's architecture, tensors and vocabulary"},
     {"bench", lookahead::cli::cmd_bench, "plain vs lookahead on MT-bench/HumanEval/GSM8K; --forward: forward-pass cost"},
+    {"synth", lookahead::cli::cmd_synth, "write a random-weight GGUF in a real model's shape (for speed work)"},
     {"tokenize", lookahead::cli::cmd_tokenize, "tokenize text like llama-tokenize (works on vocab-only GGUFs)"},
 };
 
