@@ -1,0 +1,134 @@
+// End-to-end tests of the `lookahead` CLI: run, info, tokenize, and its
+// error handling (one-line messages, non-zero exit codes).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+#include "reference_cases.h"
+
+using namespace lookahead;
+using test::run_cli;
+
+namespace {
+
+std::vector<std::string> base_run(const std::string& prompt) {
+  return {"run", "-m", test::model_path(), "-p", prompt, "--temp", "0", "-t", "1"};
+}
+
+int lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+}  // namespace
+
+TEST(Cli, RunJsonReproducesReferenceWithAndWithoutLookahead) {
+  for (const auto& c : test::reference_cases()) {
+    for (bool la : {true, false}) {
+      auto args = base_run(c.prompt);
+      args.insert(args.end(), {"-n", "256", "--json"});
+      if (!la) args.push_back("--no-lookahead");
+      const auto r = run_cli(args);
+      ASSERT_EQ(r.code, 0) << r.err;
+      const auto j = nlohmann::json::parse(r.out);
+      EXPECT_EQ(j.at("prompt_ids").get<std::vector<int32_t>>(), c.prompt_ids);
+      EXPECT_EQ(j.at("tokens").get<std::vector<int32_t>>(), c.greedy_ids) << c.prompt << " lookahead=" << la;
+      const auto& s = j.at("stats");
+      EXPECT_EQ(s.at("generated_tokens").get<int>(), 256);
+      EXPECT_EQ(s.at("prompt_tokens").get<int>(), static_cast<int>(c.prompt_ids.size()));
+      const int steps = s.at("steps").get<int>();
+      EXPECT_NEAR(s.at("tokens_per_step").get<double>(), 256.0 / steps, 1e-9);
+      for (const char* k : {"prompt_ms", "generate_ms", "tokens_per_second"}) EXPECT_TRUE(s.contains(k)) << k;
+      if (la) EXPECT_LT(steps, 200);
+      else EXPECT_EQ(steps, 255);
+      EXPECT_FALSE(j.at("text").get<std::string>().empty());
+    }
+  }
+}
+
+TEST(Cli, StreamedTextEqualsJsonTextAndStatsGoToStderr) {
+  auto args = base_run("Tom and Lily went to the park");
+  args.insert(args.end(), {"-n", "80"});
+  const auto streamed = run_cli(args);
+  ASSERT_EQ(streamed.code, 0) << streamed.err;
+  args.push_back("--json");
+  const auto j = nlohmann::json::parse(run_cli(args).out);
+  EXPECT_EQ(streamed.out, j.at("text").get<std::string>() + "\n");
+  EXPECT_NE(streamed.err.find("tok/step"), std::string::npos) << streamed.err;
+  EXPECT_NE(streamed.err.find("generated 80 tok"), std::string::npos) << streamed.err;
+}
+
+TEST(Cli, PromptFromFileEqualsPromptFlag) {
+  const std::string path = (std::filesystem::temp_directory_path() / "lookahead_cli_prompt.txt").string();
+  std::ofstream(path) << "Once upon a time";
+  auto a = base_run("Once upon a time");
+  a.insert(a.end(), {"-n", "40", "--json"});
+  const auto ra = run_cli(a);
+  const auto rb = run_cli({"run", "-m", test::model_path(), "-f", path, "--temp", "0", "-n", "40", "--json"});
+  std::filesystem::remove(path);
+  ASSERT_EQ(rb.code, 0) << rb.err;
+  EXPECT_EQ(nlohmann::json::parse(ra.out).at("tokens"), nlohmann::json::parse(rb.out).at("tokens"));
+}
+
+TEST(Cli, SeededSamplingIsReproducibleAndThreadInvariant) {
+  auto args = std::vector<std::string>{"run", "-m", test::model_path(), "-p", "Once upon a time", "-n", "60",
+                                       "--temp", "0.9", "-s", "7", "--json", "--no-lookahead"};
+  const auto a = run_cli(args);
+  args.insert(args.end(), {"-t", "2"});
+  const auto b = run_cli(args);
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_EQ(nlohmann::json::parse(a.out).at("tokens"), nlohmann::json::parse(b.out).at("tokens"));
+  EXPECT_EQ(nlohmann::json::parse(a.out).at("stats").at("seed").get<uint64_t>(), 7u);
+}
+
+TEST(Cli, ErrorsAreOneLineAndNonZero) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string needle;
+  };
+  const std::vector<Case> cases = {
+      {{"run", "-m", "/no/such/model.gguf", "-p", "hi"}, "/no/such/model.gguf"},
+      {{"run", "-m", test::model_path(), "-p", "hi", "--bogus"}, "unknown option '--bogus'"},
+      {{"run", "-m", test::model_path(), "-p", "hi", "-n"}, "needs a value"},
+      {{"run", "-m", test::model_path(), "-p", "hi", "-n", "ten"}, "expected an integer"},
+      {{"run", "-m", test::model_path(), "-p", "Once upon a time there was a girl", "-c", "8"}, "too long for the context"},
+      {{"run", "-m", test::model_path(), "-p", "hi", "--lookahead", "15,5"}, "W,N,G"},
+      {{"run", "-p", "hi"}, "-m MODEL is required"},
+      {{"run", "-m", test::model_path(), "-f", "/no/such/prompt.txt"}, "/no/such/prompt.txt"},
+      {{"info", "-m", test::shared_path("models/stories260K.reference.json")}, "not a GGUF file"},
+      {{"frobnicate"}, "unknown command"},
+  };
+  for (const auto& c : cases) {
+    const auto r = run_cli(c.args);
+    EXPECT_NE(r.code, 0) << c.args[0] << " " << c.needle;
+    EXPECT_NE(r.err.find(c.needle), std::string::npos) << "stderr was: " << r.err;
+    if (c.args[0] != "frobnicate") {
+      EXPECT_EQ(lines(r.err), 1) << r.err;
+    }
+  }
+}
+
+TEST(Cli, InfoDescribesTheModel) {
+  const auto r = run_cli({"info", "-m", test::model_path()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* s : {"architecture:  llama", "n_vocab 512, n_embd 64, n_layer 5, n_head 8, n_head_kv 4",
+                        "F32        48 tensors", "llama, 512 tokens", "bos    1 '<s>'", "eos    2 '</s>'",
+                        "chat template: no", "runnable:      yes"})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
+}
+
+TEST(Cli, TokenizeMatchesReferenceIds) {
+  for (const auto& c : test::reference_cases()) {
+    const auto r = run_cli({"tokenize", "-m", test::model_path(), "-p", c.prompt, "--ids"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::string want = "[";
+    for (size_t i = 0; i < c.prompt_ids.size(); ++i) want += (i ? ", " : "") + std::to_string(c.prompt_ids[i]);
+    EXPECT_EQ(r.out, want + "]\n");
+  }
+  const auto v = run_cli({"tokenize", "-m", test::shared_path("vocab/ggml-vocab-llama-bpe.gguf"), "-p",
+                          "Hello world", "--ids", "--no-bos"});
+  ASSERT_EQ(v.code, 0) << v.err;
+  EXPECT_EQ(v.out, "[9906, 1917]\n");
+}
