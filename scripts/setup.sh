@@ -8,8 +8,13 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libfmt-dev libpcre2-dev zlib1g-dev libcpp-httplib-dev
-  nodejs npm
 )
+# Node.js + npm run the server's end-to-end tests with the official `openai`
+# package. The base image ships NodeSource's nodejs (npm included), which
+# conflicts with Debian's npm package: install them only when absent.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
