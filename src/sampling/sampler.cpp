@@ -82,6 +82,11 @@ void Sampler::distribution(const float* logits, int n_vocab, std::span<const Tok
   out.resize(n);
   for (size_t i = 0; i < n; ++i)
     out[i] = {c[i].id, static_cast<float>(std::exp(static_cast<double>(c[i].p - mx) / p_.temperature) / z)};
+  // Drop the tail that underflowed to probability 0 in float (low
+  // temperature, wide logits): such tokens can never be drawn, and keeping
+  // them let the old draw() fall back to the least likely token of the whole
+  // vocabulary when u exceeded the float sum. Sorted, so zeros are at the end.
+  while (out.size() > 1 && out.back().p <= 0.0f) out.pop_back();
 }
 
 TokenId Sampler::draw(const std::vector<TokenProb>& dist, double u) {
