@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "decoding/speculative_verify.h"
 #include "util/error.h"
 #include "util/timer.h"
 
@@ -46,6 +47,7 @@ DecodeResult LookaheadDecoder::generate(InferenceContext& ctx, const DecodeReque
   Sampler sampler(req.sampling);
   SamplerScratch scratch;
   Rng rng(req.sampling.seed);
+  VerifyScratch vscratch;  // sampling verification buffers, reused across steps
   const int n_vocab = ctx.n_vocab();
   res.stats.accept_hist.assign(N + 1, 0);
 
@@ -108,29 +110,45 @@ DecodeResult LookaheadDecoder::generate(InferenceContext& ctx, const DecodeReque
 
     // ---- verification: longest accepted prefix + the model's next token ----
     const size_t hist0 = history.size();
-    accepted_.clear();
-    TokenId t = sampler.sample(row(0), n_vocab, history, scratch, rng);
-    accepted_.push_back(t);
-    alive_.assign(g, 1);
     int best = -1, k = 0;
-    while (k < M && g > 0) {
-      int first = -1;
-      for (int c = 0; c < g; ++c) {
-        if (!alive_[c]) continue;
-        if (cands_[static_cast<size_t>(c) * M + k] == t) {
-          if (first < 0) first = c;
-        } else {
-          alive_[c] = 0;
-        }
-      }
-      if (first < 0) break;
-      best = first;
-      ++k;
-      // Candidates alive at depth k share their first k tokens, so their
-      // logits at depth k-1 are identical: any of them serves.
-      history.push_back(t);
-      t = sampler.sample(cand_row(best, k - 1), n_vocab, history, scratch, rng);
+    if (req.sampling.greedy()) {
+      accepted_.clear();
+      TokenId t = sampler.sample(row(0), n_vocab, history, scratch, rng);
       accepted_.push_back(t);
+      alive_.assign(g, 1);
+      while (k < M && g > 0) {
+        int first = -1;
+        for (int c = 0; c < g; ++c) {
+          if (!alive_[c]) continue;
+          if (cands_[static_cast<size_t>(c) * M + k] == t) {
+            if (first < 0) first = c;
+          } else {
+            alive_[c] = 0;
+          }
+        }
+        if (first < 0) break;
+        best = first;
+        ++k;
+        // Candidates alive at depth k share their first k tokens, so their
+        // logits at depth k-1 are identical: any of them serves.
+        history.push_back(t);
+        t = sampler.sample(cand_row(best, k - 1), n_vocab, history, scratch, rng);
+        accepted_.push_back(t);
+      }
+    } else {
+      // Sampling: SpecInfer-style multi-candidate rule, lossless (proof in
+      // decoding/speculative_verify.h). The penalty's history at depth d is
+      // the history plus the d tokens accepted so far in this step.
+      auto dist = [&](int depth, int c, std::span<const TokenId> acc, std::vector<TokenProb>& out) {
+        history.resize(hist0);
+        history.insert(history.end(), acc.begin(), acc.end());
+        sampler.distribution(depth == 0 ? row(0) : cand_row(c, depth - 1), n_vocab, history, scratch, out);
+      };
+      RngRandomness rnd(rng);
+      const VerifyResult v =
+          verify_sampled({cands_.data(), static_cast<size_t>(g) * M}, g, M, dist, rnd, accepted_, vscratch);
+      best = v.best;
+      k = v.n_draft;
     }
     history.resize(hist0);
 

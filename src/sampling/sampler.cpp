@@ -82,15 +82,31 @@ void Sampler::distribution(const float* logits, int n_vocab, std::span<const Tok
   out.resize(n);
   for (size_t i = 0; i < n; ++i)
     out[i] = {c[i].id, static_cast<float>(std::exp(static_cast<double>(c[i].p - mx) / p_.temperature) / z)};
+  // Drop the tail that underflowed to probability 0 in float (low
+  // temperature, wide logits): such tokens can never be drawn, and keeping
+  // them let the old draw() fall back to the least likely token of the whole
+  // vocabulary when u exceeded the float sum. Sorted, so zeros are at the end.
+  while (out.size() > 1 && out.back().p <= 0.0f) out.pop_back();
 }
 
 TokenId Sampler::draw(const std::vector<TokenProb>& dist, double u) {
+  // The float probabilities sum to 1 only up to rounding; scaling u by their
+  // actual sum (rather than comparing u with a sum that may stop short of 1)
+  // keeps the excess or shortfall from landing on the last token. The same
+  // arithmetic is in RngRandomness::categorical (decoding/speculative_verify),
+  // so lookahead verification reproduces plain draws exactly.
+  double total = 0;
+  for (const auto& tp : dist) total += tp.p;
+  const double target = u * total;
   double cum = 0;
-  for (const auto& tp : dist) {
-    cum += tp.p;
-    if (u < cum) return tp.id;
+  size_t last = 0;
+  for (size_t i = 0; i < dist.size(); ++i) {
+    if (dist[i].p <= 0) continue;
+    cum += dist[i].p;
+    last = i;
+    if (target < cum) return dist[i].id;
   }
-  return dist.back().id;  // u rounding past the total mass
+  return dist[last].id;  // target rounded up to the total
 }
 
 TokenId Sampler::sample(const float* logits, int n_vocab, std::span<const TokenId> history, SamplerScratch& s,
