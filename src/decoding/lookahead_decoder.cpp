@@ -90,13 +90,32 @@ DecodeResult LookaheadDecoder::generate(InferenceContext& ctx, const DecodeReque
         batch_.add(window_[static_cast<size_t>(l) * W + i], p + 1 + l + i, sees_, l == n_levels - 1);
       }
     }
+    // Verification candidates as a token trie: candidates that share a
+    // prefix share its batch rows (their logits there are identical anyway),
+    // which shrinks the batch without changing any result.
     const int cand_base = 1 + n_levels * W;
+    node_of_.resize(static_cast<size_t>(g) * M);
+    trie_token_.clear();
+    trie_parent_.clear();
     for (int c = 0; c < g; ++c) {
+      int parent = -1;  // -1: x
       for (int k = 0; k < M; ++k) {
-        sees_.clear();
-        sees_.push_back(0);
-        for (int j = 0; j < k; ++j) sees_.push_back(cand_base + c * M + j);
-        batch_.add(cands_[static_cast<size_t>(c) * M + k], p + 1 + k, sees_, true);
+        const TokenId tok = cands_[static_cast<size_t>(c) * M + k];
+        int node = -1;
+        for (int n = 0; n < static_cast<int>(trie_token_.size()) && node < 0; ++n)
+          if (trie_parent_[n] == parent && trie_token_[n] == tok) node = n;
+        if (node < 0) {
+          node = static_cast<int>(trie_token_.size());
+          trie_token_.push_back(tok);
+          trie_parent_.push_back(parent);
+          sees_.clear();
+          for (int a = parent; a >= 0; a = trie_parent_[a]) sees_.push_back(cand_base + a);
+          sees_.push_back(0);
+          std::reverse(sees_.begin(), sees_.end());  // x, then ancestors by depth: ascending rows
+          batch_.add(tok, p + 1 + k, sees_, true);
+        }
+        node_of_[static_cast<size_t>(c) * M + k] = node;
+        parent = node;
       }
     }
 
@@ -104,9 +123,9 @@ DecodeResult LookaheadDecoder::generate(InferenceContext& ctx, const DecodeReque
     logits = ctx.forward(batch_);
     res.stats.forward_ms += now_ms() - f0;
     ++res.stats.steps;
-    // Logit rows: 0 = x, 1..W = window's last level, then candidates.
+    // Logit rows: 0 = x, 1..W = window's last level, then the trie nodes.
     auto row = [&](int r) { return logits + static_cast<size_t>(r) * n_vocab; };
-    auto cand_row = [&](int c, int k) { return row(1 + W + c * M + k); };
+    auto cand_row = [&](int c, int k) { return row(1 + W + node_of_[static_cast<size_t>(c) * M + k]); };
 
     // ---- verification: longest accepted prefix + the model's next token ----
     const size_t hist0 = history.size();
@@ -157,7 +176,7 @@ DecodeResult LookaheadDecoder::generate(InferenceContext& ctx, const DecodeReque
     m = std::min(m, ctx.n_ctx() - p);  // never past the context, as plain decoding stops there
     commit_rows_.clear();
     commit_rows_.push_back(0);
-    for (int j = 0; j < m - 1; ++j) commit_rows_.push_back(cand_base + best * M + j);
+    for (int j = 0; j < m - 1; ++j) commit_rows_.push_back(cand_base + node_of_[static_cast<size_t>(best) * M + j]);
     ctx.commit(commit_rows_);
 
     // ---- lookahead branch: new level from the last level's predictions ----

@@ -36,7 +36,9 @@
 //
 // Verification branch: up to G n-grams from pool[x]; each sees only x, its
 // own earlier tokens and the cache, never the window, so its logits are
-// bit-identical to plain decoding's (batch-invariant kernels). We accept the
+// bit-identical to plain decoding's (batch-invariant kernels). Candidates are
+// laid out as a token trie: n-grams sharing a prefix share its rows, so the
+// batch holds each distinct prefix once (the diagram shows one candidate). We accept the
 // longest candidate prefix whose every token equals the model's choice at the
 // previous position, plus the model's next token after it (a full match
 // yields N tokens). Only x and the accepted candidate tokens' KV rows are
@@ -67,7 +69,8 @@ struct LookaheadParams {
   bool keep_pool = false;       // keep the pool across generate() calls
   uint64_t seed = 1234;         // seeds the window's initial tokens
 
-  // Tokens in one step's batch: 1 + W*(N-1) + G*(N-1).
+  // Most tokens in one step's batch: 1 + W*(N-1) + G*(N-1) (fewer when
+  // candidates share prefixes).
   int batch_size() const { return 1 + (window + max_verify) * (ngram - 1); }
   // Throws Error with the offending value.
   void validate() const;
@@ -92,6 +95,9 @@ class LookaheadDecoder final : public Decoder {
   std::vector<TokenId> cands_;     // [candidate][k], g x (N-1)
   std::vector<TokenId> accepted_;
   std::vector<int32_t> sees_, commit_rows_;
+  std::vector<int32_t> node_of_;       // [candidate][k] -> trie node
+  std::vector<TokenId> trie_token_;    // per trie node
+  std::vector<int32_t> trie_parent_;   // per trie node, -1 = x
   std::vector<uint8_t> alive_;
 };
 
