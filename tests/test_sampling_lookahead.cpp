@@ -441,3 +441,41 @@ TEST(Sampling, StatsAreFilledLikeGreedy) {
   EXPECT_GT(s.tokens_per_step(), 1.2);
   std::printf("  sampling at temp 0.3: %.2f tokens/step, %d steps\n", s.tokens_per_step(), s.steps);
 }
+
+TEST(Sampling, OneHotSamplingThroughTheVerifierEqualsPlainTokenForToken) {
+  // temperature > 0 with top-k 1 takes the sampling path (verify_sampled),
+  // but every distribution is one-hot: the output must then equal plain
+  // decoding's token for token. Long runs with many accepted drafts make
+  // this a sharp, deterministic check of the verifier's plumbing: which
+  // logits row serves each depth, the commit, and the repetition penalty's
+  // history (prompt + generated + tokens accepted earlier in the step),
+  // which a statistical test at moderate penalties barely sees.
+  const std::string texts[] = {"Lily and Ben were", "Once upon a time, there was a little girl named Lily. She"};
+  for (const auto& text : texts) {
+    const auto ids = tokenizer().encode(text, true, false);
+    for (float penalty : {1.0f, 1.3f, 2.0f}) {
+      for (const char* cfg : {"4,4,8", "15,5,15", "2,3,2"}) {
+        SamplerParams sp = chain(0.8f, 1, 1.0f, 0.0f, penalty);
+        sp.repeat_last_n = 16;  // a window the generation slides through
+        auto gen = [&](Decoder& d) {
+          InferenceContext ctx(model(), {512, 512, KVType::F32, 1});
+          DecodeRequest req;
+          req.prompt = ids;
+          req.max_tokens = 160;
+          req.sampling = sp;
+          req.sampling.seed = 3;
+          return d.generate(ctx, req, {});
+        };
+        PlainDecoder plain;
+        LookaheadParams lp = LookaheadParams::parse(cfg);
+        lp.pool_from_prompt = true;
+        LookaheadDecoder la(lp);
+        const auto want = gen(plain);
+        const auto got = gen(la);
+        EXPECT_EQ(got.tokens, want.tokens) << text << " penalty " << penalty << " " << cfg;
+        EXPECT_GT(got.stats.pool_hits, 5) << text << " penalty " << penalty << " " << cfg;
+        EXPECT_GT(got.stats.tokens_per_step(), 1.1) << text << " penalty " << penalty << " " << cfg;
+      }
+    }
+  }
+}
