@@ -26,13 +26,22 @@
 // Power: TV = 5% gives lambda >= 2 n 0.05^2 = n / 200. The test computes
 // (PowerOfTheDesign) the power at the worst case df = kMaxBins-1 and asserts
 // it is >= 0.9 for the chosen n; for S = 5, 39 df, alpha = 3.3e-5 that needs
-// n >= 13,800 runs per decoder and setting (we use kRuns). A difference that
-// hides inside the "other" bin is not seen; that bin's tokens each hold
-// under ~0.1% of the mass.
+// n >= 13,800 runs per decoder and setting (we use kRuns = 14,000: power
+// 0.91). A difference confined to swaps inside the "other" bin (categories
+// rarer than the 39 most frequent) is not seen.
 //
-// Candidates must really be verified, or this proves nothing: the pool is
-// seeded from the prompt and kept across runs (keep_pool), and each setting
-// asserts that most steps verified candidates and many accepted drafts.
+// Candidates must really be verified, or this proves nothing: the pool holds
+// the prompt's n-grams, n-grams of independently sampled continuations
+// (seed_pool) and, kept across runs, the window's; each setting asserts
+// that most steps verified candidates and accepted drafts (observed: ~97%
+// of steps verify, 60-95% accept at least one draft, 1.9-2.4 tokens/step).
+//
+// Sensitivity, checked by mutation: verifying without the residual (a
+// rejected token keeps its mass) fails every comparison (chi2 280-740 on
+// 36-39 df at temp 0.7; binned TV 3-8%), as do the exact Verify tests. A
+// repetition-penalty history that misses the tokens accepted earlier in the
+// step shifts the distribution by well under 5% TV at penalty 1.3; the
+// deterministic OneHotSampling... test below catches that one instead.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -300,8 +309,8 @@ void check_same_distribution(const Setting& st) {
   const double tps = static_cast<double>(ls.stats.generated_tokens - kRuns) / ls.stats.steps;
   std::printf("  [%s] steps %d, verified %.2f, accepted a draft %.2f, tokens/step %.2f (plain steps %d)\n", st.name,
               ls.stats.steps, verified, hits, tps, ps.stats.steps);
-  EXPECT_GE(verified, 0.3) << st.name;
-  EXPECT_GE(hits, 0.15) << st.name;
+  EXPECT_GE(verified, 0.8) << st.name;
+  EXPECT_GE(hits, 0.5) << st.name;
   int steps = 0;
   for (int h : ls.stats.accept_hist) steps += h;
   EXPECT_EQ(steps, ls.stats.steps);
@@ -366,17 +375,19 @@ TEST(Sampling, LookaheadMatchesPlainDistributionRepetitionPenalty) { check_same_
 
 TEST(Sampling, SeededAndReproducible) {
   for (const auto& st : settings()) {
-    auto once = [&](uint64_t seed) {
+    auto once = [&](uint64_t seed, int threads = 1) {
       LookaheadDecoder la(LookaheadParams::parse("4,4,8"));
-      InferenceContext ctx(model(), {256, 64, KVType::F32, 1});
+      InferenceContext ctx(model(), {256, 64, KVType::F32, threads});
       DecodeRequest req;
       req.prompt = prompt();
-      req.max_tokens = 64;
+      req.max_tokens = 40;
       req.sampling = st.params;
       req.sampling.seed = seed;
       return la.generate(ctx, req, {}).tokens;
     };
     EXPECT_EQ(once(11), once(11)) << st.name;
+    // Batch-invariant kernels: the thread count changes nothing either.
+    EXPECT_EQ(once(11, 2), once(11)) << st.name;
     EXPECT_NE(once(11), once(12)) << st.name;
   }
 }
@@ -391,7 +402,7 @@ TEST(Sampling, WithoutCandidatesLookaheadDrawsExactlyLikePlain) {
         InferenceContext ctx(model(), {256, 64, KVType::F32, 1});
         DecodeRequest req;
         req.prompt = prompt();
-        req.max_tokens = 100;
+        req.max_tokens = 60;
         req.sampling = st.params;
         req.sampling.seed = seed;
         return d.generate(ctx, req, {}).tokens;
@@ -440,4 +451,42 @@ TEST(Sampling, StatsAreFilledLikeGreedy) {
   EXPECT_GT(s.forward_ms, 0);
   EXPECT_GT(s.tokens_per_step(), 1.2);
   std::printf("  sampling at temp 0.3: %.2f tokens/step, %d steps\n", s.tokens_per_step(), s.steps);
+}
+
+TEST(Sampling, OneHotSamplingThroughTheVerifierEqualsPlainTokenForToken) {
+  // temperature > 0 with top-k 1 takes the sampling path (verify_sampled),
+  // but every distribution is one-hot: the output must then equal plain
+  // decoding's token for token. Long runs with many accepted drafts make
+  // this a sharp, deterministic check of the verifier's plumbing: which
+  // logits row serves each depth, the commit, and the repetition penalty's
+  // history (prompt + generated + tokens accepted earlier in the step),
+  // which a statistical test at moderate penalties barely sees.
+  const std::string texts[] = {"Lily and Ben were", "Once upon a time, there was a little girl named Lily. She"};
+  for (const auto& text : texts) {
+    const auto ids = tokenizer().encode(text, true, false);
+    for (float penalty : {1.3f, 2.0f}) {
+      for (const char* cfg : {"4,4,8", "2,3,2"}) {
+        SamplerParams sp = chain(0.8f, 1, 1.0f, 0.0f, penalty);
+        sp.repeat_last_n = 16;  // a window the generation slides through
+        auto gen = [&](Decoder& d) {
+          InferenceContext ctx(model(), {512, 512, KVType::F32, 1});
+          DecodeRequest req;
+          req.prompt = ids;
+          req.max_tokens = 160;
+          req.sampling = sp;
+          req.sampling.seed = 3;
+          return d.generate(ctx, req, {});
+        };
+        PlainDecoder plain;
+        LookaheadParams lp = LookaheadParams::parse(cfg);
+        lp.pool_from_prompt = true;
+        LookaheadDecoder la(lp);
+        const auto want = gen(plain);
+        const auto got = gen(la);
+        EXPECT_EQ(got.tokens, want.tokens) << text << " penalty " << penalty << " " << cfg;
+        EXPECT_GT(got.stats.pool_hits, 5) << text << " penalty " << penalty << " " << cfg;
+        EXPECT_GT(got.stats.tokens_per_step(), 1.1) << text << " penalty " << penalty << " " << cfg;
+      }
+    }
+  }
 }
