@@ -10,6 +10,8 @@ namespace lookahead::cli {
 
 int cmd_run(int argc, char** argv, int first);
 int cmd_info(int argc, char** argv, int first);
+// OpenAI-compatible HTTP server (tools/server/); fails in builds without it.
+int cmd_serve(int argc, char** argv, int first);
 inline int cmd_tokenize(int argc, char** argv, int first) { return ::cmd_tokenize(argc - (first - 1), argv + (first - 1)); }
 
 }  // namespace lookahead::cli

@@ -18,6 +18,7 @@ struct Command {
 const Command kCommands[] = {
     {"run", lookahead::cli::cmd_run, "generate text from a prompt (lookahead decoding by default)"},
     {"info", lookahead::cli::cmd_info, "show a GGUF model's architecture, tensors and vocabulary"},
+    {"serve", lookahead::cli::cmd_serve, "OpenAI-compatible HTTP server (completions, chat, streaming)"},
     {"tokenize", lookahead::cli::cmd_tokenize, "tokenize text like llama-tokenize (works on vocab-only GGUFs)"},
 };
 
