@@ -221,7 +221,10 @@ class ServerProcess {
     }
     port_ = std::atoi(got.c_str() + colon + 1);
   }
-  ~ServerProcess() { kill_now(); }
+  ~ServerProcess() {
+    kill_now();
+    ::unlink(log_path_.c_str());
+  }
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
