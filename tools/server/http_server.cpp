@@ -353,6 +353,24 @@ void Server::run_stream(std::shared_ptr<Job> job, httplib::Response& res) {
   // job (and so the slot lease) through the shared_ptr. If the client is
   // gone before it runs, destroying the provider frees the slot.
   res.set_chunked_content_provider("text/event-stream", [this, job](size_t, httplib::DataSink& sink) {
+    // httplib calls providers outside its handler try-block: nothing may
+    // escape from here, or the worker thread would terminate the process.
+    try {
+      return stream_events(*job, sink);
+    } catch (const std::exception& e) {
+      log_line("{}: stream failed: {}", job->meta.id, e.what());
+    } catch (...) {
+      log_line("{}: stream failed", job->meta.id);
+    }
+    job->lease.reset();
+    job->in_flight.reset();
+    return false;
+  });
+}
+
+bool Server::stream_events(Job& job_ref, httplib::DataSink& sink) {
+  Job* job = &job_ref;
+  {
     bool client_gone = false;
     auto send = [&](const json& j) {
       if (client_gone) return false;
@@ -399,7 +417,7 @@ void Server::run_stream(std::shared_ptr<Job> job, httplib::Response& res) {
     if (client_gone) return false;  // closes the connection
     sink.done();
     return true;
-  });
+  }
 }
 
 }  // namespace lookahead::server

@@ -25,6 +25,7 @@
 #include "lookahead/lookahead.h"
 
 namespace httplib {
+class DataSink;
 class Server;
 struct Request;
 struct Response;
@@ -78,6 +79,9 @@ class Server {
   Job prepare(const CompletionRequest& cr);
   void run_plain(Job& job, httplib::Response& res);
   void run_stream(std::shared_ptr<Job> job, httplib::Response& res);
+  // Runs the generation of a streamed job, writing SSE events to the sink;
+  // returns false when the client went away (httplib then closes it).
+  bool stream_events(Job& job, httplib::DataSink& sink);
   bool cancelled() const { return cancel_all_.load(std::memory_order_relaxed); }
 
   ServerOptions opts_;
