@@ -377,6 +377,29 @@ TEST_F(ServerTest, ErrorStatuses) {
   EXPECT_EQ(ok.status, 200);
 }
 
+TEST_F(ServerTest, MalformedHttpDoesNotHurt) {
+  const int p = port();
+  auto raw = [&](const std::string& bytes, bool half_close) {
+    const int fd = http::connect_loopback(p);
+    ASSERT_GE(fd, 0);
+    http::send_all(fd, bytes);
+    if (half_close) ::shutdown(fd, SHUT_WR);
+    pollfd pf{fd, POLLIN, 0};
+    ::poll(&pf, 1, 500);
+    ::close(fd);
+  };
+  raw(std::string("\x00\x01\x02 garbage \r\n\r\n", 20), true);
+  raw("POST /v1/completions HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"prompt\"", true);  // body cut short
+  raw("POST /v1/completions HTTP/1.1\r\nContent-Length: -5\r\n\r\n", true);
+  raw("GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n", true);
+  raw("POST /v1/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", true);
+  raw("POST /v1/chat/completions HTTP/1.1\r\nAuthorization: Bearer " + std::string(kKey) +
+          "\r\nContent-Length: 60\r\n\r\n{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}",
+      false);  // closes while the answer streams
+  EXPECT_EQ(http::request(p, "GET", "/health").status, 200);
+  EXPECT_EQ(post(p, "/v1/completions", {{"prompt", "a"}, {"max_tokens", 2}}).status, 200);
+}
+
 TEST_F(ServerTest, ChatWithoutTemplateIs400) {
   // A second server without --chat-template-file: stories260K has none.
   ServerProcess s(cli_path(), {"-m", model_path()});
@@ -500,6 +523,20 @@ TEST_F(ServerLifecycleTest, OverloadDisconnectAndGracefulShutdown) {
   EXPECT_NE(rest.find("data: [DONE]"), std::string::npos);
   EXPECT_EQ(s.stop(SIGTERM, 15000), 0) << s.log();
   EXPECT_EQ(http::request(p, "GET", "/health", "", {}, 500).status, 0);
+}
+
+TEST_F(ServerLifecycleTest, SecondSignalCancelsInFlight) {
+  ServerProcess s(cli_path(), {"-m", model_path(), "-c", "4096", "-t", "1", "--no-lookahead"});
+  ASSERT_TRUE(s.wait_healthy()) << s.log();
+  const int fd = start_stream(s.port(), kLong, 200);
+  ASSERT_GE(fd, 0);
+  ::kill(s.pid(), SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ::kill(s.pid(), SIGTERM);
+  const std::string rest = read_to_end(fd);
+  EXPECT_NE(rest.find("\"finish_reason\":\"cancelled\""), std::string::npos) << rest.substr(rest.size() > 2000 ? rest.size() - 2000 : 0);
+  EXPECT_NE(rest.find("data: [DONE]"), std::string::npos);
+  EXPECT_EQ(s.stop(SIGTERM, 5000), 0) << s.log();
 }
 
 TEST_F(ServerLifecycleTest, HealthIs503WhileLoading) {

@@ -13,6 +13,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "decoding/lookahead_decoder.h"
@@ -102,15 +103,22 @@ int cmd_serve(int argc, char** argv, int first) {
   std::printf("lookahead serve: listening on http://%s:%d\n", so.host.c_str(), port);
   std::fflush(stdout);
 
-  std::thread sig_thread([&srv, sigs] {
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    std::fprintf(stderr, "[serve] %s: shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    srv.stop();
+  // First signal: graceful stop. A second one: cancel in-flight work now.
+  std::atomic<bool> finished{false};
+  std::thread sig_thread([&srv, &finished, sigs] {
+    for (int n = 0;; ++n) {
+      int sig = 0;
+      sigwait(&sigs, &sig);
+      if (finished) return;
+      std::fprintf(stderr, "[serve] %s: %s\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                   n == 0 ? "shutting down (again to cancel in-flight requests)" : "cancelling in-flight requests");
+      if (n == 0) srv.stop();
+      else srv.cancel_all();
+    }
   });
   const int rc = srv.run();
-  // run() may also end without a signal (model failed to load); wake the
-  // signal thread so it can be joined.
+  // Wake the signal thread so it can be joined.
+  finished = true;
   pthread_kill(sig_thread.native_handle(), SIGTERM);
   sig_thread.join();
   return rc;

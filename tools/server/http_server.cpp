@@ -221,7 +221,8 @@ int Server::run() {
     std::unique_lock lock(stop_mu_);
     stop_cv_.wait(lock, [&] { return stopping_.load(); });
     // Grace period: in-flight generations may finish; then they are cancelled.
-    if (!stop_cv_.wait_for(lock, std::chrono::duration<double>(opts_.shutdown_grace_s), [&] { return in_flight_ == 0; }))
+    if (!stop_cv_.wait_for(lock, std::chrono::duration<double>(opts_.shutdown_grace_s),
+                           [&] { return in_flight_ == 0 || cancelled(); }))
       log_line("grace period over: cancelling {} generation(s)", in_flight_.load());
   }
   cancel_all_ = true;
@@ -237,6 +238,13 @@ void Server::stop() {
   // gets there right after run() starts it.
   while (!http_->is_running() && !listen_done_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   http_->stop();
+  std::lock_guard lock(stop_mu_);
+  stop_cv_.notify_all();
+}
+
+void Server::cancel_all() {
+  cancel_all_ = true;
+  stop();
   std::lock_guard lock(stop_mu_);
   stop_cv_.notify_all();
 }

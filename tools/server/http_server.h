@@ -71,6 +71,9 @@ class Server {
   // to shutdown_grace_s, then cancel them. Idempotent, any thread; returns
   // at once (run() returns when everything has drained).
   void stop();
+  // Makes in-flight generations stop at their next token (finish_reason
+  // "cancelled"); implies stop(). Any thread.
+  void cancel_all();
 
  private:
   struct Job;
