@@ -185,6 +185,7 @@ void Server::install_routes() {
 }
 
 int Server::run() {
+  run_started_ = true;
   std::thread listener([this] {
     http_->listen_after_bind();
     listen_done_ = true;
@@ -226,6 +227,7 @@ int Server::run() {
       log_line("grace period over: cancelling {} generation(s)", in_flight_.load());
   }
   cancel_all_ = true;
+  stop_listener();  // in case stop() ran before run() started the listener
   listener.join();
   log_line("stopped");
   return rc;
@@ -234,12 +236,18 @@ int Server::run() {
 void Server::stop() {
   if (stopping_.exchange(true)) return;
   if (ready_) slots_->shutdown();
-  // httplib's stop() is a no-op until its loop runs; the listener thread
-  // gets there right after run() starts it.
-  while (!http_->is_running() && !listen_done_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  http_->stop();
+  if (run_started_) stop_listener();
   std::lock_guard lock(stop_mu_);
   stop_cv_.notify_all();
+}
+
+void Server::stop_listener() {
+  std::call_once(listener_stopped_, [this] {
+    // httplib's stop() is a no-op until its loop runs; the listener thread
+    // gets there right after run() starts it.
+    while (!http_->is_running() && !listen_done_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    http_->stop();
+  });
 }
 
 void Server::cancel_all() {
