@@ -388,7 +388,8 @@ TEST_F(ServerTest, MalformedHttpDoesNotHurt) {
     ::poll(&pf, 1, 500);
     ::close(fd);
   };
-  raw(std::string("\x00\x01\x02 garbage \r\n\r\n", 20), true);
+  static const char kGarbage[] = "\x00\x01\x02 garbage \r\n\r\n";
+  raw(std::string(kGarbage, sizeof kGarbage - 1), true);
   raw("POST /v1/completions HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"prompt\"", true);  // body cut short
   raw("POST /v1/completions HTTP/1.1\r\nContent-Length: -5\r\n\r\n", true);
   raw("GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n", true);
