@@ -442,8 +442,8 @@ class ServerLifecycleTest : public ::testing::Test {
 };
 
 // Reads from a streaming request until `min_bytes` arrived; returns the fd
-// (the request keeps going) or -1.
-int start_stream(int port, const json& body, size_t min_bytes = 1) {
+// (the request keeps going) or -1, and what was read in *head.
+int start_stream(int port, const json& body, size_t min_bytes = 1, std::string* head = nullptr) {
   const int fd = http::connect_loopback(port);
   if (fd < 0) return -1;
   json b = body;
@@ -458,6 +458,7 @@ int start_stream(int port, const json& body, size_t min_bytes = 1) {
     if (n <= 0) break;
     got.append(buf, static_cast<size_t>(n));
   }
+  if (head) *head = got;
   return fd;
 }
 
@@ -517,11 +518,13 @@ TEST_F(ServerLifecycleTest, OverloadDisconnectAndGracefulShutdown) {
 
   // 3. SIGTERM while a stream is in flight: it still completes, [DONE]
   // included, then the server exits 0 and stops listening.
-  const int inflight = start_stream(p, {{"prompt", "Once upon a time"}, {"max_tokens", 300}, {"temperature", 0}});
+  std::string head;
+  const int inflight = start_stream(p, {{"prompt", "Once upon a time"}, {"max_tokens", 300}, {"temperature", 0}}, 1, &head);
   ASSERT_GE(inflight, 0);
   ::kill(s.pid(), SIGTERM);
-  const std::string rest = read_to_end(inflight);
-  EXPECT_NE(rest.find("data: [DONE]"), std::string::npos);
+  const std::string all = head + read_to_end(inflight);
+  EXPECT_NE(all.find("HTTP/1.1 200"), std::string::npos) << all.substr(0, 500) << "\n" << s.log();
+  EXPECT_NE(all.find("data: [DONE]"), std::string::npos) << all.substr(0, 500) << "\n" << s.log();
   EXPECT_EQ(s.stop(SIGTERM, 15000), 0) << s.log();
   EXPECT_EQ(http::request(p, "GET", "/health", "", {}, 500).status, 0);
 }
@@ -529,12 +532,13 @@ TEST_F(ServerLifecycleTest, OverloadDisconnectAndGracefulShutdown) {
 TEST_F(ServerLifecycleTest, SecondSignalCancelsInFlight) {
   ServerProcess s(cli_path(), {"-m", model_path(), "-c", "4096", "-t", "1", "--no-lookahead"});
   ASSERT_TRUE(s.wait_healthy()) << s.log();
-  const int fd = start_stream(s.port(), kLong, 200);
+  std::string head;
+  const int fd = start_stream(s.port(), kLong, 200, &head);
   ASSERT_GE(fd, 0);
   ::kill(s.pid(), SIGTERM);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ::kill(s.pid(), SIGTERM);
-  const std::string rest = read_to_end(fd);
+  const std::string rest = head + read_to_end(fd);
   EXPECT_NE(rest.find("\"finish_reason\":\"cancelled\""), std::string::npos) << rest.substr(rest.size() > 2000 ? rest.size() - 2000 : 0);
   EXPECT_NE(rest.find("data: [DONE]"), std::string::npos);
   EXPECT_EQ(s.stop(SIGTERM, 5000), 0) << s.log();

@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdio>
@@ -77,6 +78,14 @@ Server::Server(ServerOptions opts) : opts_(std::move(opts)), http_(std::make_uni
   http_->set_tcp_nodelay(true);  // SSE events are small writes that must go out at once
   http_->set_keep_alive_max_count(1000);
   http_->set_keep_alive_timeout(2);  // also bounds how long an idle connection delays shutdown
+  // Keep the listening socket's fd: stop_listener() shuts it down directly
+  // (see there). SO_REUSEADDR as httplib's default, but not its SO_REUSEPORT,
+  // which would let a second server bind the same port silently.
+  http_->set_socket_options([this](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd_ = sock;
+  });
   install_routes();
 }
 
@@ -92,6 +101,9 @@ int Server::bind() {
   } else if (!http_->bind_to_port(opts_.host, port)) {
     fail("serve: cannot listen on {}:{} (in use, or not a local address)", opts_.host, port);
   }
+  // httplib 0.11 listens with a backlog of 5, so a burst of clients sees
+  // dropped SYNs and 1 s retransmits; listen() again raises it (Linux).
+  if (listen_fd_ >= 0) ::listen(listen_fd_, 512);
   return port;
 }
 
@@ -243,10 +255,12 @@ void Server::stop() {
 
 void Server::stop_listener() {
   std::call_once(listener_stopped_, [this] {
-    // httplib's stop() is a no-op until its loop runs; the listener thread
-    // gets there right after run() starts it.
-    while (!http_->is_running() && !listen_done_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    http_->stop();
+    // Not httplib's stop(): that also marks the server as shutting down,
+    // and its chunked-response loop then drops a stream whose headers are
+    // out but whose provider has not run yet. Shutting the listening socket
+    // down makes accept() fail, which ends httplib's accept loop (it closes
+    // the socket); requests in flight run to the end.
+    if (listen_fd_ >= 0) ::shutdown(listen_fd_, SHUT_RDWR);
   });
 }
 

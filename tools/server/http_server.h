@@ -85,7 +85,7 @@ class Server {
   // Runs the generation of a streamed job, writing SSE events to the sink;
   // returns false when the client went away (httplib then closes it).
   bool stream_events(Job& job, httplib::DataSink& sink);
-  void stop_listener();  // once; waits for the listener loop to be running
+  void stop_listener();  // once: stop accepting connections
   bool cancelled() const { return cancel_all_.load(std::memory_order_relaxed); }
 
   ServerOptions opts_;
@@ -96,6 +96,7 @@ class Server {
   std::shared_ptr<SharedNGramPool> pool_;
   std::atomic<bool> ready_{false}, stopping_{false}, cancel_all_{false}, listen_done_{false}, run_started_{false};
   std::once_flag listener_stopped_;
+  int listen_fd_ = -1;  // the listening socket (owned by httplib)
   std::atomic<int> in_flight_{0};
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
