@@ -15,6 +15,8 @@ int cmd_bench(int argc, char** argv, int first);
 int cmd_bench_forward(int argc, char** argv);
 int cmd_synth(int argc, char** argv);
 inline int cmd_synth(int argc, char** argv, int first) { return cmd_synth(argc - first, argv + first); }
+// OpenAI-compatible HTTP server (tools/server/); fails in builds without it.
+int cmd_serve(int argc, char** argv, int first);
 inline int cmd_tokenize(int argc, char** argv, int first) { return ::cmd_tokenize(argc - (first - 1), argv + (first - 1)); }
 
 }  // namespace lookahead::cli

@@ -20,6 +20,7 @@ const Command kCommands[] = {
     {"info", lookahead::cli::cmd_info, "show a GGUF model's architecture, tensors and vocabulary"},
     {"bench", lookahead::cli::cmd_bench, "plain vs lookahead on MT-bench/HumanEval/GSM8K; --forward: forward-pass cost"},
     {"synth", lookahead::cli::cmd_synth, "write a random-weight GGUF in a real model's shape (for speed work)"},
+    {"serve", lookahead::cli::cmd_serve, "OpenAI-compatible HTTP server (completions, chat, streaming)"},
     {"tokenize", lookahead::cli::cmd_tokenize, "tokenize text like llama-tokenize (works on vocab-only GGUFs)"},
 };
 

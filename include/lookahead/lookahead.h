@@ -93,6 +93,30 @@ struct SamplingOptions {
   std::optional<uint64_t> seed;   // unset: random (reported in stats.seed)
 };
 
+// An n-gram pool shared by several Sessions of one model (the server's slots),
+// so that what one request generated helps later, similar requests. A
+// generate() with LookaheadOptions::shared_pool set starts its decoder's pool
+// from a snapshot of this one, and when it is done adds the n-grams of its
+// prompt and output to it. Greedy output is unchanged (lookahead is exact
+// whatever the pool holds); only the compression changes.
+// Threads: thread-safe (one internal mutex, held only for the snapshot copy
+// and the merge, never during decoding).
+class SharedNGramPool {
+ public:
+  SharedNGramPool();
+  ~SharedNGramPool();
+  SharedNGramPool(const SharedNGramPool&) = delete;
+  SharedNGramPool& operator=(const SharedNGramPool&) = delete;
+  int64_t size() const;  // n-grams held
+  void clear();
+
+  struct Impl;
+  Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
 struct LookaheadOptions {
   bool enabled = true;            // false: plain autoregressive decoding
   int window = 15;                // W
@@ -100,6 +124,9 @@ struct LookaheadOptions {
   int max_verify = 15;            // G
   bool pool_from_prompt = false;  // seed the n-gram pool with the prompt's n-grams
   bool keep_pool = false;         // keep the pool across generate() calls of this Session
+  // Non-null: start from and feed this pool (see SharedNGramPool); keep_pool
+  // is then ignored.
+  std::shared_ptr<SharedNGramPool> shared_pool;
 };
 
 struct GenerateOptions {

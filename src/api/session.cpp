@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <mutex>
 #include <random>
 
 #include "api/model_impl.h"
@@ -14,6 +15,22 @@ struct Session::Impl {
   std::unique_ptr<InferenceContext> ctx;
   std::unique_ptr<LookaheadDecoder> lookahead;  // kept so its pool can persist (keep_pool)
 };
+
+struct SharedNGramPool::Impl {
+  mutable std::mutex mu;
+  NGramPool pool;  // n() == 0 until the first generate() sets N
+};
+
+SharedNGramPool::SharedNGramPool() : impl_(std::make_unique<Impl>()) {}
+SharedNGramPool::~SharedNGramPool() = default;
+int64_t SharedNGramPool::size() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->pool.size();
+}
+void SharedNGramPool::clear() {
+  std::lock_guard lock(impl_->mu);
+  impl_->pool = NGramPool();
+}
 
 namespace {
 
@@ -88,8 +105,11 @@ Generation Session::generate(std::vector<int32_t> prompt_ids, const GenerateOpti
 
   Decoder* decoder = nullptr;
   PlainDecoder plain;
+  SharedNGramPool* shared = opts.lookahead.enabled ? opts.lookahead.shared_pool.get() : nullptr;
   if (opts.lookahead.enabled) {
-    const LookaheadParams lp = to_lookahead(opts.lookahead);
+    LookaheadParams lp = to_lookahead(opts.lookahead);
+    // The decoder must not clear the snapshot loaded below.
+    if (shared) lp.keep_pool = true;
     if (lp.batch_size() > ctx.max_batch())
       fail("--lookahead {},{},{} needs {} tokens per step; raise max_batch (now {})", lp.window, lp.ngram,
            lp.max_verify, lp.batch_size(), ctx.max_batch());
@@ -99,6 +119,12 @@ Generation Session::generate(std::vector<int32_t> prompt_ids, const GenerateOpti
         cur.pool_from_prompt != lp.pool_from_prompt || cur.keep_pool != lp.keep_pool)
       la = std::make_unique<LookaheadDecoder>(lp);
     decoder = la.get();
+    if (shared) {
+      std::lock_guard lock(shared->impl().mu);
+      const NGramPool& sp = shared->impl().pool;
+      if (sp.n() == lp.ngram && sp.capacity() == std::max(1, lp.max_verify)) la->pool() = sp;
+      else la->pool().reset(lp.ngram, std::max(1, lp.max_verify));
+    }
   } else {
     decoder = &plain;
   }
@@ -129,6 +155,18 @@ Generation Session::generate(std::vector<int32_t> prompt_ids, const GenerateOpti
   ctx.truncate(0);
   DecodeResult r = decoder->generate(ctx, req, sink);
   if (!stops.stopped() && !cancelled) emit(stops.push(stream.flush()) + stops.flush());
+
+  if (shared) {
+    // Only the real sequence goes back (not the window's guesses): those are
+    // the n-grams a similar request is most likely to repeat.
+    std::vector<int32_t> seq(prompt_ids);
+    seq.insert(seq.end(), r.tokens.begin(), r.tokens.end());
+    const int n = opts.lookahead.ngram, cap = std::max(1, opts.lookahead.max_verify);
+    std::lock_guard lock(shared->impl().mu);
+    NGramPool& sp = shared->impl().pool;
+    if (sp.n() != n || sp.capacity() != cap) sp.reset(n, cap);
+    sp.add_sequence(seq);
+  }
 
   g.tokens = std::move(r.tokens);
   if (stops.stopped()) g.finish_reason = "stop";
