@@ -460,9 +460,22 @@ LK_AVX512 inline __m256 group_scales16(const uint8_t* row, int64_t g, int64_t nb
   return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
 }
 
-template <TensorType TY, int R, int T>
+// Rows of a tile as pre-unpacked bytes (unpack_rows16): 32 bytes per block
+// exactly as unpack64 returns them (zero-padded to whole pairs), and the
+// block scales as floats (zero-padded to whole groups of 8).
+struct Unpacked {
+  const uint8_t* u;  // Q4_0: nibbles; Q8_0: the signed weights
+  const int32_t* base;  // Q8_0 only: -128 * sums of 4 weights, 16 per block pair
+  size_t ustride;  // bytes per row (u and base)
+  const float* d;
+  size_t dstride;  // floats per row
+};
+
+// PRE: weights come from `pre` (rows r.. of an unpacked row group) instead of
+// being decoded here; the arithmetic is identical.
+template <TensorType TY, int R, int T, bool PRE = false>
 LK_AVX512 void q32_tile16(const uint8_t* w, size_t wstride, const uint8_t* act, size_t astride, int64_t n, float* y,
-                          int64_t ldy) {
+                          int64_t ldy, Unpacked pre = {}) {
   __m512 acc[R][T];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
@@ -474,11 +487,14 @@ LK_AVX512 void q32_tile16(const uint8_t* w, size_t wstride, const uint8_t* act, 
   const int64_t nb = n / kQK;
   const __m512i c80 = _mm512_set1_epi8(static_cast<char>(0x80));
   const __m512i pair_idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  alignas(64) float dw[R][16] = {};
   for (int64_t g = 0; g < nb; g += 8) {
     const int64_t gend = g + 8 < nb ? g + 8 : nb;
-    __m512 dw[R];
+    // Kept in memory (vpermps reads it there): registers go to the tile.
+    if constexpr (!PRE) {
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) dw[r] = _mm512_zextps256_ps512(group_scales16<TY>(w + r * wstride, g, nb));
+      for (int r = 0; r < R; ++r) _mm256_store_ps(dw[r], group_scales16<TY>(w + r * wstride, g, nb));
+    }
     for (int64_t b = g; b < gend; b += 2) {
       const bool two = b + 1 < gend;
       const __m512i idx = _mm512_add_epi32(pair_idx, _mm512_set1_epi32(static_cast<int>(b - g)));
@@ -486,8 +502,13 @@ LK_AVX512 void q32_tile16(const uint8_t* w, size_t wstride, const uint8_t* act, 
       __m512 dwe[R];
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
-        u[r] = unpack64<TY>(w + r * wstride, b, two);
-        dwe[r] = _mm512_permutexvar_ps(idx, dw[r]);
+        if constexpr (PRE) {
+          u[r] = _mm512_load_si512(pre.u + r * pre.ustride + b * kQK);
+          dwe[r] = _mm512_permutexvar_ps(idx, _mm512_zextps256_ps512(_mm256_load_ps(pre.d + r * pre.dstride + g)));
+        } else {
+          u[r] = unpack64<TY>(w + r * wstride, b, two);
+          dwe[r] = _mm512_permutexvar_ps(idx, _mm512_load_ps(dw[r]));
+        }
       }
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
@@ -496,11 +517,17 @@ LK_AVX512 void q32_tile16(const uint8_t* w, size_t wstride, const uint8_t* act, 
                                : _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp)));
         const __m512 dxe = _mm512_permutexvar_ps(idx, _mm512_zextps256_ps512(_mm256_loadu_ps(xd[t] + g)));
         __m512i base = _mm512_setzero_si512();
-        if constexpr (TY == TensorType::Q8_0)
+        if constexpr (TY == TensorType::Q8_0 && !PRE)
           base = _mm512_sub_epi32(base, _mm512_dpbusd_epi32(_mm512_setzero_si512(), c80, xv));
+        const __m512i xu = TY == TensorType::Q8_0 && PRE ? _mm512_xor_si512(xv, c80) : xv;
 #pragma GCC unroll 16
         for (int r = 0; r < R; ++r) {
-          const __m512 f = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(base, u[r], xv));
+          __m512i is;
+          if constexpr (TY == TensorType::Q8_0 && PRE)
+            is = _mm512_dpbusd_epi32(_mm512_load_si512(pre.base + r * pre.ustride / 4 + b * 8), xu, u[r]);
+          else
+            is = _mm512_dpbusd_epi32(base, u[r], xv);
+          const __m512 f = _mm512_cvtepi32_ps(is);
           acc[r][t] = _mm512_fmadd_ps(f, _mm512_mul_ps(dwe[r], dxe), acc[r][t]);
         }
       }
@@ -510,7 +537,10 @@ LK_AVX512 void q32_tile16(const uint8_t* w, size_t wstride, const uint8_t* act, 
       for (int t = 0; t < T; ++t) {
         const __m512 c = _mm512_zextps256_ps512(_mm256_loadu_ps(xc[t] + g));
 #pragma GCC unroll 16
-        for (int r = 0; r < R; ++r) acc[r][t] = _mm512_mask3_fmadd_ps(dw[r], c, acc[r][t], 0x00FF);
+        for (int r = 0; r < R; ++r) {
+          const __m512 d = PRE ? _mm512_zextps256_ps512(_mm256_load_ps(pre.d + r * pre.dstride + g)) : _mm512_load_ps(dw[r]);
+          acc[r][t] = _mm512_mask3_fmadd_ps(d, c, acc[r][t], 0x00FF);
+        }
       }
     }
   }
@@ -719,13 +749,71 @@ void q32_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
   });
 }
 
+// Decodes rows [r, r+R) once into the thread's scratch (unpack64 bytes and
+// float scales) so several token tiles share the work.
+template <TensorType TY>
+LK_AVX512 void unpack_rows16(const WeightView& w, int64_t r, int R, uint8_t* u, int32_t* base, size_t ustride,
+                             float* d, size_t dstride) {
+  const int64_t nb = w.cols / kQK;
+  for (int i = 0; i < R; ++i) {
+    const uint8_t* row = w.data + (r + i) * w.row_bytes;
+    uint8_t* ur = u + i * ustride;
+    int32_t* br = base + i * ustride / 4;
+    for (int64_t b = 0; b < nb; b += 2) {
+      __m512i v = unpack64<TY>(row, b, b + 1 < nb);
+      if constexpr (TY == TensorType::Q8_0) {
+        // Signed weights, and -128 * (sums of 4 weights): with x + 128 as
+        // the unsigned operand, base + dpbusd(x + 128, w) = sum of w*x.
+        v = _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80)));
+        const __m512i s4 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(static_cast<char>(0x80)), v);
+        _mm512_store_si512(br + b * 8, _mm512_sub_epi32(_mm512_setzero_si512(), s4));
+      }
+      _mm512_store_si512(ur + b * kQK, v);
+    }
+    float* dr = d + i * dstride;
+    for (int64_t g = 0; g < nb; g += 8) _mm256_store_ps(dr + g, group_scales16<TY>(row, g, nb));
+  }
+}
+
+thread_local std::vector<uint8_t> t_unpacked;
+
 template <TensorType TY>
 void q32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
-  row_tiles<4, 4>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
-    q32_tile16<TY, R, T>(w.data + r * w.row_bytes, w.row_bytes, j.act + t0 * j.act_stride, j.act_stride, w.cols,
-                         j.y + t0 * j.ldy + r, j.ldy);
-  });
+  constexpr int R = 4, TMAX = 4;
+  if (j.n_tokens <= TMAX) {
+    // One token tile per row group: decode the weights in the tile itself.
+    row_tiles<R, TMAX>(r0, r1, j.n_tokens, [&]<int RR, int T>(int64_t r, int t0) {
+      q32_tile16<TY, RR, T>(w.data + r * w.row_bytes, w.row_bytes, j.act + t0 * j.act_stride, j.act_stride, w.cols,
+                            j.y + t0 * j.ldy + r, j.ldy);
+    });
+    return;
+  }
+  const int64_t nb = w.cols / kQK;
+  const size_t ustride = static_cast<size_t>((nb + 1) / 2) * 64;
+  const size_t dstride = static_cast<size_t>((nb + 7) / 8) * 8;
+  const size_t need = 2 * R * ustride + R * dstride * 4 + 64;
+  if (t_unpacked.size() < need) t_unpacked.resize(need);
+  uint8_t* ubase = t_unpacked.data() + ((64 - reinterpret_cast<uintptr_t>(t_unpacked.data()) % 64) % 64);
+  int32_t* bbase = reinterpret_cast<int32_t*>(ubase + R * ustride);
+  float* dbase = reinterpret_cast<float*>(ubase + 2 * R * ustride);
+  int64_t r = r0;
+  for (; r + R <= r1; r += R) {
+    unpack_rows16<TY>(w, r, R, ubase, bbase, ustride, dbase, dstride);
+    const Unpacked pre{ubase, bbase, ustride, dbase, dstride};
+    auto g = [&]<int RR, int T>(int t0) {
+      q32_tile16<TY, RR, T, true>(nullptr, 0, j.act + t0 * j.act_stride, j.act_stride, w.cols, j.y + t0 * j.ldy + r,
+                                  j.ldy, pre);
+    };
+    token_tiles<R, TMAX>(j.n_tokens, g);
+  }
+  for (; r < r1; ++r) {
+    auto g = [&]<int RR, int T>(int t0) {
+      q32_tile16<TY, RR, T>(w.data + r * w.row_bytes, w.row_bytes, j.act + t0 * j.act_stride, j.act_stride, w.cols,
+                            j.y + t0 * j.ldy + r, j.ldy);
+    };
+    token_tiles<1, TMAX>(j.n_tokens, g);
+  }
 }
 
 template <TensorType TY>
