@@ -819,7 +819,7 @@ void q32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
 template <TensorType TY>
 void float_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
-  row_tiles<4, 4>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
+  row_tiles<4, 6>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
     float_tile16<TY, R, T>(w.data + r * w.row_bytes, w.row_bytes, j.x + t0 * j.ldx, j.ldx, w.cols,
                            j.y + t0 * j.ldy + r, j.ldy);
   });
