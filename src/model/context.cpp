@@ -94,7 +94,7 @@ const float* InferenceContext::forward(const Batch& b) {
       }
     };
     const int64_t att_work = static_cast<int64_t>(n) * (n_past + n) * d;
-    if (att_work >= (1 << 16)) pool_.parallel_for(static_cast<int64_t>(n) * nh, 1, attend);
+    if (att_work >= (1 << 16)) pool_.parallel_for_balanced(static_cast<int64_t>(n) * nh, 1, attend);
     else attend(0, static_cast<int64_t>(n) * nh, 0);
     matmul(L.wo, att_out_.data(), d, n, xb_.data(), d, pool);
     for (int64_t i = 0; i < static_cast<int64_t>(n) * d; ++i) x_[i] += xb_[i];
@@ -111,7 +111,7 @@ const float* InferenceContext::forward(const Batch& b) {
       }
     };
     const int64_t n_ff = static_cast<int64_t>(n) * ff;
-    if (n_ff >= 4096) pool_.parallel_for(n_ff, 1024, swiglu);
+    if (n_ff >= 4096) pool_.parallel_for_balanced(n_ff, 1024, swiglu);
     else swiglu(0, n_ff, 0);
     matmul(L.w_down, ff_a_.data(), ff, n, xb_.data(), d, pool);
     for (int64_t i = 0; i < static_cast<int64_t>(n) * d; ++i) x_[i] += xb_[i];

@@ -919,7 +919,7 @@ void matmul_impl(const WeightView& w, const float* x, int64_t ldx, int n_tokens,
   // Threads only pay off above a few tens of microseconds of work.
   const int64_t work = w.rows * w.cols * n_tokens;
   if (pool && pool->size() > 1 && work >= (int64_t{1} << 17))
-    pool->parallel_for(w.rows, 16, [&](int64_t r0, int64_t r1, int) { run_rows(j, impl, r0, r1); });
+    pool->parallel_for_balanced(w.rows, 16, [&](int64_t r0, int64_t r1, int) { run_rows(j, impl, r0, r1); });
   else
     run_rows(j, impl, 0, w.rows);
 }
