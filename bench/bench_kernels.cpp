@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ops/attention.h"
+#include "ops/cpu_features.h"
 #include "ops/matmul.h"
 #include "ops/quant.h"
 #include "util/rng.h"
@@ -35,7 +36,8 @@ Mat make(TensorType t, int64_t rows, int64_t cols) {
 }
 
 // TinyLlama's ffn_gate shape (5632 x 2048): weights far beyond L2.
-void BM_Matmul(benchmark::State& st, TensorType t, int threads) {
+void BM_Matmul(benchmark::State& st, TensorType t, int threads, KernelMode mode = KernelMode::Auto) {
+  set_kernel_mode(mode);
   const int k = static_cast<int>(st.range(0));
   static Mat m;
   static TensorType mt = TensorType::I8;
@@ -47,13 +49,15 @@ void BM_Matmul(benchmark::State& st, TensorType t, int threads) {
     matmul(m.w, x.data(), m.w.cols, k, y.data(), m.w.rows, threads > 1 ? &pool : nullptr);
     benchmark::DoNotOptimize(y.data());
   }
+  set_kernel_mode(KernelMode::Auto);
   st.counters["MAC/s"] = benchmark::Counter(double(m.w.rows) * m.w.cols * k * st.iterations(), benchmark::Counter::kIsRate);
   st.counters["B/s"] = benchmark::Counter(double(m.bytes.size()) * st.iterations(), benchmark::Counter::kIsRate);
 }
 
 #define MATMUL_BENCH(T)                                                                       \
   BENCHMARK_CAPTURE(BM_Matmul, T, TensorType::T, 1)->RangeMultiplier(2)->Range(1, 64)->UseRealTime(); \
-  BENCHMARK_CAPTURE(BM_Matmul, T##_2threads, TensorType::T, 2)->Arg(1)->Arg(16)->UseRealTime();
+  BENCHMARK_CAPTURE(BM_Matmul, T##_2threads, TensorType::T, 2)->Arg(1)->Arg(16)->UseRealTime(); \
+  BENCHMARK_CAPTURE(BM_Matmul, T##_avx2, TensorType::T, 1, KernelMode::Avx2)->Arg(1)->Arg(16)->UseRealTime();
 MATMUL_BENCH(F32)
 MATMUL_BENCH(F16)
 MATMUL_BENCH(BF16)

@@ -137,6 +137,92 @@ TEST_P(KernelMatmul, ScalarModeBatchInvariant) {
 INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelMatmul, ::testing::ValuesIn(kAllTypes),
                          [](const auto& info) { return std::string(tensor_type_name(info.param)); });
 
+
+// ---- kernel families ----------------------------------------------------------
+// Every family (Lanes8 = AVX2, Lanes16 = AVX-512 where the CPU has it) against
+// its own scalar twin, bit for bit, and batch/thread invariant on its own.
+
+struct ModeGuard {
+  explicit ModeGuard(KernelMode m) { set_kernel_mode(m); }
+  ~ModeGuard() { set_kernel_mode(KernelMode::Auto); }
+};
+
+std::vector<KernelMode> simd_modes() {
+  std::vector<KernelMode> m;
+  if (cpu_has_avx2()) m.push_back(KernelMode::Avx2);
+  if (cpu_has_avx512()) m.push_back(KernelMode::Auto);
+  return m;
+}
+
+class KernelFamilies : public ::testing::TestWithParam<TensorType> {};
+
+TEST_P(KernelFamilies, EachFamilyMatchesItsScalarTwinBitExact) {
+  const TensorType t = GetParam();
+  const int be = block_elems(t);
+  // Float tails of 3, 11 (16-lane tail past an 8-lane step); Q32 group
+  // lengths 1 and 7 (odd block pairs); K-quants one or three super-blocks.
+  const std::vector<int64_t> cols_list = be == 1 ? std::vector<int64_t>{515, 523, 16, 7}
+                                         : be == 32 ? std::vector<int64_t>{544, 480, 32, 256}
+                                                    : std::vector<int64_t>{256, 768};
+  for (KernelMode mode : simd_modes()) {
+    ModeGuard g(mode);
+    for (int64_t cols : cols_list) {
+      const int64_t rows = 23;
+      Matrix m = make_matrix(t, rows, cols, 11 + cols);
+      for (int n : {1, 2, 3, 4, 5, 8, 9, 17}) {
+        auto x = make_acts(n, cols, 300 + n);
+        std::vector<float> a(n * rows), b(n * rows);
+        matmul(m.w, x.data(), cols, n, a.data(), rows, nullptr);
+        matmul_scalar(m.w, x.data(), cols, n, b.data(), rows);
+        for (int i = 0; i < n * rows; ++i)
+          ASSERT_EQ(a[i], b[i]) << tensor_type_name(t) << " mode " << static_cast<int>(mode) << " cols " << cols
+                                << " n=" << n << " i=" << i;
+      }
+    }
+  }
+}
+
+TEST_P(KernelFamilies, ScalarModeEqualsAuto) {
+  // KernelMode::Scalar runs the twins of the family Auto picks: same floats.
+  const TensorType t = GetParam();
+  const int64_t rows = 19, cols = test_cols(t);
+  Matrix m = make_matrix(t, rows, cols, 21);
+  auto x = make_acts(5, cols, 22);
+  std::vector<float> a(5 * rows), b(5 * rows);
+  matmul(m.w, x.data(), cols, 5, a.data(), rows, nullptr);
+  {
+    ModeGuard g(KernelMode::Scalar);
+    matmul(m.w, x.data(), cols, 5, b.data(), rows, nullptr);
+  }
+  ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << tensor_type_name(t);
+}
+
+TEST_P(KernelFamilies, EachFamilyBatchAndThreadInvariant) {
+  const TensorType t = GetParam();
+  const int64_t rows = 45, cols = test_cols(t);
+  const int N = 21;
+  Matrix m = make_matrix(t, rows, cols, 31);
+  auto x = make_acts(N, cols, 32);
+  ThreadPool p2(2), p3(3);
+  ThreadPool* pools[] = {nullptr, &p2, &p3};
+  for (KernelMode mode : simd_modes()) {
+    ModeGuard g(mode);
+    std::vector<float> ref(N * rows), y(N * rows);
+    for (int i = 0; i < N; ++i) matmul(m.w, &x[i * cols], cols, 1, &ref[i * rows], rows, nullptr);
+    int case_no = 0;
+    for (int k = 2; k <= N; ++k) {
+      const int off = (k * 5) % (N - k + 1);
+      matmul(m.w, &x[off * cols], cols, k, y.data(), rows, pools[case_no++ % 3]);
+      for (int i = 0; i < k; ++i)
+        ASSERT_EQ(0, std::memcmp(&y[i * rows], &ref[(off + i) * rows], rows * sizeof(float)))
+            << tensor_type_name(t) << " mode " << static_cast<int>(mode) << " batch " << k << " token " << i;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelFamilies, ::testing::ValuesIn(kAllTypes),
+                         [](const auto& info) { return std::string(tensor_type_name(info.param)); });
+
 TEST(KernelMatmulErrors, UnsupportedTypeNamed) {
   std::vector<uint8_t> bytes(1024);
   WeightView w{TensorType::Q5_K, 1, 256, bytes.data(), 176};

@@ -35,6 +35,25 @@ Cache make_cache(int rows, int row_elems, uint64_t seed) {
 
 class KernelAttention : public ::testing::TestWithParam<KVType> {};
 
+TEST_P(KernelAttention, HeadSplitMatchesWholeBitExact) {
+  // Threads split one token's heads: any split gives the same bytes.
+  const KVType kt = GetParam();
+  const AttentionShape s{8, 2, 64, 0.125f};
+  const int re = s.n_head_kv * s.head_dim;
+  Cache c = make_cache(80, re, 9);
+  Rng rng(4);
+  std::vector<float> q(s.n_head * s.head_dim);
+  for (auto& x : q) x = static_cast<float>(rng.uniform() * 4 - 2);
+  std::vector<int32_t> extra = {70, 72, 75};
+  std::vector<float> sc(100), whole(q.size()), part(q.size(), -1.0f);
+  attention_one(s, q.data(), c.k(kt), c.v(kt), kt, 60, extra.data(), 3, sc.data(), whole.data());
+  for (int cut : {1, 3, 4, 7}) {
+    attention_heads(s, 0, cut, q.data(), c.k(kt), c.v(kt), kt, 60, extra.data(), 3, sc.data(), part.data());
+    attention_heads(s, cut, s.n_head, q.data(), c.k(kt), c.v(kt), kt, 60, extra.data(), 3, sc.data(), part.data());
+    ASSERT_EQ(0, std::memcmp(whole.data(), part.data(), whole.size() * 4)) << "cut " << cut;
+  }
+}
+
 TEST_P(KernelAttention, SimdMatchesScalarBitExact) {
   if (!cpu_has_avx2()) GTEST_SKIP() << "no AVX2";
   const KVType kt = GetParam();

@@ -47,6 +47,37 @@ TEST(ThreadPool, SplitIsDeterministic) {
   for (int i = 0; i < 50; ++i) ASSERT_EQ(chunks(), first);
 }
 
+TEST(ThreadPool, BalancedSplitCoversOnceAndIsDeterministic) {
+  // At most 4 chunks per thread, whole multiples of grain, each index once,
+  // the same chunks every time.
+  for (int nt : {1, 2, 3}) {
+    ThreadPool pool(nt);
+    for (int64_t n : {1, 5, 16, 90, 1000}) {
+      auto chunks = [&] {
+        std::mutex mu;
+        std::vector<std::pair<int64_t, int64_t>> c;
+        pool.parallel_for_balanced(n, 4, [&](int64_t b, int64_t e, int) {
+          std::lock_guard<std::mutex> lk(mu);
+          c.emplace_back(b, e);
+        });
+        std::sort(c.begin(), c.end());
+        return c;
+      };
+      const auto first = chunks();
+      ASSERT_LE(first.size(), static_cast<size_t>(nt > 1 ? 4 * nt : 1));
+      int64_t next = 0;
+      for (const auto& [b, e] : first) {
+        ASSERT_EQ(b, next);
+        ASSERT_EQ(b % 4, 0);
+        ASSERT_LT(b, e);
+        next = e;
+      }
+      ASSERT_EQ(next, n);
+      for (int i = 0; i < 20; ++i) ASSERT_EQ(chunks(), first);
+    }
+  }
+}
+
 TEST(ThreadPool, ManyQuickDispatches) {
   ThreadPool pool(2);
   std::atomic<int64_t> sum{0};

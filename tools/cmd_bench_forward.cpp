@@ -34,7 +34,7 @@ namespace {
 
 const char* kUsage =
     "usage: lookahead bench --forward -m MODEL [-t THREADS] [--ctx 512] [--repeats 5] [--decode 32]\n"
-    "                       [--json] [--plot FILE.svg]\n";
+    "                       [--decode-runs 1] [--json] [--plot FILE.svg]\n";
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -171,7 +171,7 @@ void write_svg(const std::string& path, const std::string& title, const std::vec
 
 int cmd_bench_forward(int argc, char** argv) {
   std::string model_path, plot_path;
-  int threads = 0, ctx = 512, repeats = 5, decode_n = 32;
+  int threads = 0, ctx = 512, repeats = 5, decode_n = 32, decode_runs = 1;
   bool json = false, forward = false;
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
@@ -185,6 +185,7 @@ int cmd_bench_forward(int argc, char** argv) {
     else if (a == "--ctx") ctx = std::atoi(val());
     else if (a == "--repeats") repeats = std::max(1, std::atoi(val()));
     else if (a == "--decode") decode_n = std::max(1, std::atoi(val()));
+    else if (a == "--decode-runs") decode_runs = std::max(1, std::atoi(val()));
     else if (a == "--json") json = true;
     else if (a == "--plot") plot_path = val();
     else if (a == "-h" || a == "--help") {
@@ -243,18 +244,26 @@ int cmd_bench_forward(int argc, char** argv) {
     if (!json) std::fprintf(stderr, "k=%-3d %8.2f ms\n", k, cost.back().ms);
   }
 
-  // Plain greedy decode from the prefilled context.
+  // Plain greedy decode from the prefilled context; --decode-runs repeats it
+  // from the same position (noisy shared machines): the fastest run counts,
+  // the median is reported too.
   const float* logits = nullptr;
-  TokenId tok = prompt.back();
-  const double t_dec0 = now_ms();
-  for (int i = 0; i < decode_n; ++i) {
-    b.clear();
-    b.add(tok, c.n_past(), {}, true);
-    logits = c.forward(b);
-    c.commit_all();
-    tok = static_cast<TokenId>(std::max_element(logits, logits + hp.n_vocab) - logits);
+  std::vector<double> run_tps;
+  for (int run = 0; run < decode_runs; ++run) {
+    c.truncate(ctx);
+    TokenId tok = prompt.back();
+    const double t_dec0 = now_ms();
+    for (int i = 0; i < decode_n; ++i) {
+      b.clear();
+      b.add(tok, c.n_past(), {}, true);
+      logits = c.forward(b);
+      c.commit_all();
+      tok = static_cast<TokenId>(std::max_element(logits, logits + hp.n_vocab) - logits);
+    }
+    run_tps.push_back(decode_n / ((now_ms() - t_dec0) * 1e-3));
   }
-  const double decode_tps = decode_n / ((now_ms() - t_dec0) * 1e-3);
+  const double decode_tps = *std::max_element(run_tps.begin(), run_tps.end());
+  const double decode_tps_median = median(run_tps);
   c.truncate(ctx);
   const long rss_kb = peak_rss_kb();
 
@@ -269,6 +278,8 @@ int cmd_bench_forward(int argc, char** argv) {
     j["threads"] = pool.size();
     j["ctx"] = ctx;
     j["decode_tokens_per_second"] = decode_tps;
+    j["decode_tokens_per_second_median"] = decode_tps_median;
+    j["decode_runs"] = decode_runs;
     j["cost"] = nlohmann::json::array();
     for (const auto& p : cost) j["cost"].push_back({{"k", p.k}, {"ms", p.ms}});
     j["weight_bytes_per_token"] = wbytes;
@@ -294,8 +305,10 @@ int cmd_bench_forward(int argc, char** argv) {
     for (const auto& p : cost)
       std::printf("%4d %10.2f %10.2f %12.2f\n", p.k, p.ms, p.ms / cost[0].ms,
                   std::max(bw_floor_ms, flops_per_token * p.k / (peak * 1e9) * 1e3));
-    std::printf("plain decode: %.1f tokens/s (%.2f ms/token, %.2fx the bandwidth floor)\n", decode_tps, 1e3 / decode_tps,
+    std::printf("plain decode: %.1f tokens/s (%.2f ms/token, %.2fx the bandwidth floor)", decode_tps, 1e3 / decode_tps,
                 (1e3 / decode_tps) / bw_floor_ms);
+    if (decode_runs > 1) std::printf(", best of %d runs; median %.1f tokens/s", decode_runs, decode_tps_median);
+    std::printf("\n");
   }
   return 0;
 }

@@ -71,34 +71,48 @@ const float* InferenceContext::forward(const Batch& b) {
       rope_.apply(&k_[i * dkv], hp.n_head_kv, b.pos(i));
       kv_.store(l, n_past + i, &k_[i * dkv], &v_[i * dkv]);
     }
-    // Attention: tokens are independent, so threads split by token.
+    // Attention: (token, head) pairs are independent, so threads split the
+    // flattened pairs (even a single decode token's heads).
     const void* kc = kv_.k(l);
     const void* vc = kv_.v(l);
     const int64_t score_stride = kv_.n_ctx() + max_batch_;
-    auto attend = [&](int64_t i0, int64_t i1, int t) {
+    const int nh = hp.n_head;
+    auto attend = [&](int64_t u0, int64_t u1, int t) {
       float* scores = scores_.data() + t * score_stride;
       int32_t* extra = extra_.data() + static_cast<size_t>(t) * max_batch_;
-      for (int64_t i = i0; i < i1; ++i) {
-        auto sees = b.sees(static_cast<int>(i));
+      for (int64_t u = u0; u < u1;) {
+        const int i = static_cast<int>(u / nh);
+        const int h0 = static_cast<int>(u % nh);
+        const int h1 = static_cast<int>(std::min<int64_t>(nh, h0 + (u1 - u)));
+        auto sees = b.sees(i);
         int64_t ne = 0;
         for (int32_t j : sees) extra[ne++] = n_past + j;
-        extra[ne++] = n_past + static_cast<int32_t>(i);
-        attention_one(att_, &q_[i * d], kc, vc, kv_.type(), n_past, extra, ne, scores, &att_out_[i * d]);
+        extra[ne++] = n_past + i;
+        attention_heads(att_, h0, h1, &q_[static_cast<size_t>(i) * d], kc, vc, kv_.type(), n_past, extra, ne, scores,
+                        &att_out_[static_cast<size_t>(i) * d]);
+        u += h1 - h0;
       }
     };
     const int64_t att_work = static_cast<int64_t>(n) * (n_past + n) * d;
-    if (n > 1 && att_work >= (1 << 16)) pool_.parallel_for(n, 1, attend);
-    else attend(0, n, 0);
+    if (att_work >= (1 << 16)) pool_.parallel_for_balanced(static_cast<int64_t>(n) * nh, 1, attend);
+    else attend(0, static_cast<int64_t>(n) * nh, 0);
     matmul(L.wo, att_out_.data(), d, n, xb_.data(), d, pool);
     for (int64_t i = 0; i < static_cast<int64_t>(n) * d; ++i) x_[i] += xb_[i];
 
     for (int i = 0; i < n; ++i) rms_norm(&x_[i * d], L.ffn_norm.data(), d, hp.rms_eps, &xb_[i * d]);
     matmul(L.w_gate, xb_.data(), d, n, ff_a_.data(), ff, pool);
     matmul(L.w_up, xb_.data(), d, n, ff_b_.data(), ff, pool);
-    for (int64_t i = 0; i < static_cast<int64_t>(n) * ff; ++i) {
-      const float g = ff_a_[i];
-      ff_a_[i] = g * (1.0f / (1.0f + std::exp(-g))) * ff_b_[i];
-    }
+    // SwiGLU, elementwise (so any split across threads gives the same bytes);
+    // std::exp is ~10 ns, worth two threads from a few thousand elements.
+    auto swiglu = [&](int64_t i0, int64_t i1, int) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const float g = ff_a_[i];
+        ff_a_[i] = g * (1.0f / (1.0f + std::exp(-g))) * ff_b_[i];
+      }
+    };
+    const int64_t n_ff = static_cast<int64_t>(n) * ff;
+    if (n_ff >= 4096) pool_.parallel_for_balanced(n_ff, 1024, swiglu);
+    else swiglu(0, n_ff, 0);
     matmul(L.w_down, ff_a_.data(), ff, n, xb_.data(), d, pool);
     for (int64_t i = 0; i < static_cast<int64_t>(n) * d; ++i) x_[i] += xb_[i];
   }

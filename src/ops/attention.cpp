@@ -92,13 +92,13 @@ inline int64_t key_row(int64_t j, int64_t n_prefix, const int32_t* extra) {
 
 template <typename T>
 void attention_scalar(const AttentionShape& s, const float* q, const T* k, const T* v, int64_t n_prefix,
-                      const int32_t* extra, int64_t n_extra, float* scores, float* out) {
+                      const int32_t* extra, int64_t n_extra, float* scores, float* out, int h0, int h1) {
   const int64_t row = static_cast<int64_t>(s.n_head_kv) * s.head_dim;
   const int group = s.n_head / s.n_head_kv;
   const int64_t n_keys = n_prefix + n_extra;
   const int hd = s.head_dim, hd8 = hd & ~7;
   const int64_t nk8 = n_keys & ~int64_t{7};
-  for (int h = 0; h < s.n_head; ++h) {
+  for (int h = h0; h < h1; ++h) {
     const float* qh = q + static_cast<int64_t>(h) * hd;
     const int64_t off = static_cast<int64_t>(h / group) * hd;
     float mx = -INFINITY;
@@ -141,13 +141,14 @@ void attention_scalar(const AttentionShape& s, const float* q, const T* k, const
 template <typename T>
 __attribute__((target("avx2,fma,f16c"))) void attention_avx2(const AttentionShape& s, const float* q, const T* k,
                                                              const T* v, int64_t n_prefix, const int32_t* extra,
-                                                             int64_t n_extra, float* scores, float* out) {
+                                                             int64_t n_extra, float* scores, float* out, int h0,
+                                                             int h1) {
   const int64_t row = static_cast<int64_t>(s.n_head_kv) * s.head_dim;
   const int group = s.n_head / s.n_head_kv;
   const int64_t n_keys = n_prefix + n_extra;
   const int hd = s.head_dim;
   const int64_t nk8 = n_keys & ~int64_t{7};
-  for (int h = 0; h < s.n_head; ++h) {
+  for (int h = h0; h < h1; ++h) {
     const float* qh = q + static_cast<int64_t>(h) * hd;
     const int64_t off = static_cast<int64_t>(h / group) * hd;
     // Scores, four keys at a time (independent FMA chains).
@@ -213,25 +214,31 @@ __attribute__((target("avx2,fma,f16c"))) void attention_avx2(const AttentionShap
 
 template <typename T>
 void attention_dispatch(bool simd, const AttentionShape& s, const float* q, const void* k, const void* v,
-                        int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out) {
+                        int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out, int h0, int h1) {
   const T* kk = static_cast<const T*>(k);
   const T* vv = static_cast<const T*>(v);
-  if (simd && s.head_dim % 8 == 0) attention_avx2(s, q, kk, vv, n_prefix, extra, n_extra, scores, out);
-  else attention_scalar(s, q, kk, vv, n_prefix, extra, n_extra, scores, out);
+  if (simd && s.head_dim % 8 == 0) attention_avx2(s, q, kk, vv, n_prefix, extra, n_extra, scores, out, h0, h1);
+  else attention_scalar(s, q, kk, vv, n_prefix, extra, n_extra, scores, out, h0, h1);
 }
 
 }  // namespace
 
 void attention_one(const AttentionShape& s, const float* q, const void* k, const void* v, KVType type,
                    int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out) {
-  if (type == KVType::F32) attention_dispatch<float>(use_avx2(), s, q, k, v, n_prefix, extra, n_extra, scores, out);
-  else attention_dispatch<uint16_t>(use_avx2(), s, q, k, v, n_prefix, extra, n_extra, scores, out);
+  if (type == KVType::F32) attention_dispatch<float>(use_avx2(), s, q, k, v, n_prefix, extra, n_extra, scores, out, 0, s.n_head);
+  else attention_dispatch<uint16_t>(use_avx2(), s, q, k, v, n_prefix, extra, n_extra, scores, out, 0, s.n_head);
 }
 
 void attention_one_scalar(const AttentionShape& s, const float* q, const void* k, const void* v, KVType type,
                           int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out) {
-  if (type == KVType::F32) attention_dispatch<float>(false, s, q, k, v, n_prefix, extra, n_extra, scores, out);
-  else attention_dispatch<uint16_t>(false, s, q, k, v, n_prefix, extra, n_extra, scores, out);
+  if (type == KVType::F32) attention_dispatch<float>(false, s, q, k, v, n_prefix, extra, n_extra, scores, out, 0, s.n_head);
+  else attention_dispatch<uint16_t>(false, s, q, k, v, n_prefix, extra, n_extra, scores, out, 0, s.n_head);
+}
+
+void attention_heads(const AttentionShape& s, int h0, int h1, const float* q, const void* k, const void* v,
+                     KVType type, int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out) {
+  if (type == KVType::F32) attention_dispatch<float>(use_avx2(), s, q, k, v, n_prefix, extra, n_extra, scores, out, h0, h1);
+  else attention_dispatch<uint16_t>(use_avx2(), s, q, k, v, n_prefix, extra, n_extra, scores, out, h0, h1);
 }
 
 }  // namespace lookahead

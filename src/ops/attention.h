@@ -33,6 +33,11 @@ enum class KVType { F32, F16 };
 // ulp of expf.
 void attention_one(const AttentionShape& s, const float* q, const void* k, const void* v, KVType type,
                    int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out);
+// Heads [h0, h1) only (same per-head operations as attention_one, so
+// splitting the heads of one token across threads changes nothing); writes
+// out[h0 * head_dim .. h1 * head_dim).
+void attention_heads(const AttentionShape& s, int h0, int h1, const float* q, const void* k, const void* v,
+                     KVType type, int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out);
 // The scalar twin (reference for tests).
 void attention_one_scalar(const AttentionShape& s, const float* q, const void* k, const void* v, KVType type,
                           int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out);

@@ -12,6 +12,12 @@
 // every (row, token) pair owns one 8-lane accumulator that walks the row in
 // order, then a fixed horizontal sum.
 //
+// Two kernel families (ops/cpu_features.h) fix the lane count: Lanes8 (AVX2,
+// 8-lane accumulators) and Lanes16 (AVX-512 + VNNI, 16-lane accumulators;
+// Q8_0/Q4_0 put block pairs in one vector, see matmul.cpp). A process uses
+// one family for every call, whatever k, so the invariance above holds; the
+// two families' floats differ slightly from each other.
+//
 // Integer types first quantize each token's activations (A32 blocks for
 // Q8_0/Q4_0, AK super-blocks for Q4_K/Q6_K, see ops/quant.h); block dot
 // products are exact int32 sums, so the AVX2 kernels and their scalar twins
@@ -50,7 +56,8 @@ bool matmul_supports(TensorType type);
 void matmul(const WeightView& w, const float* x, int64_t ldx, int n_tokens, float* y, int64_t ldy,
             ThreadPool* pool);
 
-// Same result computed with the scalar twins only (reference for tests).
+// Same result computed with the scalar twins of the current family only
+// (reference for tests).
 void matmul_scalar(const WeightView& w, const float* x, int64_t ldx, int n_tokens, float* y, int64_t ldy);
 
 // Decodes row r of w into out[0..cols).

@@ -19,12 +19,14 @@
 // changes any reduction order (batch invariance).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace lookahead {
@@ -44,10 +46,26 @@ class ThreadPool {
   // Each chunk runs exactly once, on some thread.
   template <typename Fn>
   void parallel_for(int64_t n, int64_t grain, Fn&& fn) {
+    parallel_for_chunks(n, grain, 1, std::forward<Fn>(fn));
+  }
+
+  // Like parallel_for, but into at most chunks_per_thread * size() chunks
+  // (still whole multiples of grain, still fixed by (n, grain, size())):
+  // on a loaded machine a descheduled thread then holds back only a small
+  // chunk while the others claim the rest. Single-threaded pools run fn
+  // once over [0, n).
+  template <typename Fn>
+  void parallel_for_balanced(int64_t n, int64_t grain, Fn&& fn) {
+    parallel_for_chunks(n, grain, n_threads_ > 1 ? 4 : 1, std::forward<Fn>(fn));
+  }
+
+  template <typename Fn>
+  void parallel_for_chunks(int64_t n, int64_t grain, int chunks_per_thread, Fn&& fn) {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
     const int64_t units = (n + grain - 1) / grain;
-    const int nt = static_cast<int>(units < n_threads_ ? units : n_threads_);
+    const int64_t max_chunks = std::min<int64_t>(static_cast<int64_t>(n_threads_) * chunks_per_thread, 65535);
+    const int nt = static_cast<int>(units < max_chunks ? units : max_chunks);
     if (nt <= 1) {
       fn(int64_t{0}, n, 0);
       return;
