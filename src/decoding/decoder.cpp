@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "util/timer.h"
+
 namespace lookahead {
 
 const char* stop_reason_name(StopReason r) {
@@ -31,6 +33,32 @@ size_t OutputCollector::accept(std::span<const TokenId> toks) {
   res_.stats.generated_tokens = static_cast<int>(res_.tokens.size());
   if (kept > 0 && sink_ && !sink_(toks.subspan(0, kept)) && !done_) stop(StopReason::Stopped);
   return kept;
+}
+
+GenerationState::GenerationState(InferenceContext& c, const DecodeRequest& r, const TokenSink& sink)
+    : ctx(c),
+      req(r),
+      history(r.prompt.begin(), r.prompt.end()),
+      out(r, sink, res, history),
+      sampler(r.sampling),
+      rng(r.sampling.seed),
+      n_vocab(c.n_vocab()) {}
+
+TokenId GenerationState::prefill() {
+  const double t0 = now_ms();
+  res.stats.prompt_tokens = static_cast<int>(req.prompt.size());
+  const float* logits = ctx.prefill(req.prompt);
+  const TokenId first = sampler.sample(logits, n_vocab, history, scratch, rng);
+  t_generate = now_ms();
+  res.stats.prompt_ms = t_generate - t0;
+  if (req.max_tokens <= 0) out.stop(StopReason::Length);
+  else out.accept({&first, 1});
+  return first;
+}
+
+DecodeResult GenerationState::finish() {
+  res.stats.generate_ms = now_ms() - t_generate;
+  return std::move(res);
 }
 
 }  // namespace detail

@@ -94,6 +94,30 @@ class OutputCollector {
   std::vector<TokenId>& history_;
   bool done_ = false;
 };
+
+// What every decoder sets up the same way: result, history (prompt +
+// generated), output rules, sampler and its seeded Rng, plus the prefill
+// that yields the first token. Keeps the decoders' stopping and timing
+// identical by construction.
+struct GenerationState {
+  GenerationState(InferenceContext& ctx, const DecodeRequest& req, const TokenSink& sink);
+  // Prefills the prompt, samples the first token and hands it to the output
+  // rules (unless max_tokens <= 0). Returns it: the first token to feed.
+  TokenId prefill();
+  // Stamps the generation time and returns the result.
+  DecodeResult finish();
+
+  InferenceContext& ctx;
+  const DecodeRequest& req;
+  DecodeResult res;
+  std::vector<TokenId> history;
+  OutputCollector out;
+  Sampler sampler;
+  SamplerScratch scratch;
+  Rng rng;
+  const int n_vocab;
+  double t_generate = 0;  // when the prefill ended
+};
 }  // namespace detail
 
 }  // namespace lookahead

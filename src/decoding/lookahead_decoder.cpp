@@ -41,27 +41,21 @@ DecodeResult LookaheadDecoder::generate(InferenceContext& ctx, const DecodeReque
          ctx.max_batch());
   if (req.prompt.empty()) fail("generate: empty prompt");
 
-  DecodeResult res;
-  std::vector<TokenId> history(req.prompt.begin(), req.prompt.end());
-  detail::OutputCollector out(req, on_tokens, res, history);
-  Sampler sampler(req.sampling);
-  SamplerScratch scratch;
-  Rng rng(req.sampling.seed);
+  detail::GenerationState gen(ctx, req, on_tokens);
+  DecodeResult& res = gen.res;
+  std::vector<TokenId>& history = gen.history;
+  detail::OutputCollector& out = gen.out;
+  const Sampler& sampler = gen.sampler;
+  SamplerScratch& scratch = gen.scratch;
+  Rng& rng = gen.rng;
+  const int n_vocab = gen.n_vocab;
   VerifyScratch vscratch;  // sampling verification buffers, reused across steps
-  const int n_vocab = ctx.n_vocab();
   res.stats.accept_hist.assign(N + 1, 0);
 
   if (!p_.keep_pool || pool_.n() != N) pool_.reset(N, std::max(1, G));
   if (p_.pool_from_prompt) pool_.add_sequence(req.prompt);
 
-  const double t0 = now_ms();
-  res.stats.prompt_tokens = static_cast<int>(req.prompt.size());
-  const float* logits = ctx.prefill(req.prompt);
-  TokenId x = sampler.sample(logits, n_vocab, history, scratch, rng);
-  const double t1 = now_ms();
-  res.stats.prompt_ms = t1 - t0;
-  if (req.max_tokens <= 0) out.stop(StopReason::Length);
-  else out.accept({&x, 1});
+  TokenId x = gen.prefill();
 
   // Level 0 of the window: tokens drawn from the prompt (seeded).
   Rng wrng(p_.seed);
@@ -120,7 +114,7 @@ DecodeResult LookaheadDecoder::generate(InferenceContext& ctx, const DecodeReque
     }
 
     const double f0 = now_ms();
-    logits = ctx.forward(batch_);
+    const float* logits = ctx.forward(batch_);
     res.stats.forward_ms += now_ms() - f0;
     ++res.stats.steps;
     // Logit rows: 0 = x, 1..W = window's last level, then the trie nodes.
@@ -200,9 +194,8 @@ DecodeResult LookaheadDecoder::generate(InferenceContext& ctx, const DecodeReque
     out.accept({accepted_.data(), static_cast<size_t>(m)});
     x = accepted_[m - 1];
   }
-  res.stats.generate_ms = now_ms() - t1;
   res.stats.pool_size = pool_.size();
-  return res;
+  return gen.finish();
 }
 
 }  // namespace lookahead
