@@ -35,7 +35,9 @@ inline CliResult run_cli(const std::vector<std::string>& args) {
                                .string();
   std::string cmd = shell_quote(cli_path());
   for (const auto& a : args) cmd += " " + shell_quote(a);
-  cmd += " >" + base + ".out 2>" + base + ".err </dev/null";
+  // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive)
+  // on `"literal" + std::string&&` here.
+  cmd.append(" >").append(base).append(".out 2>").append(base).append(".err </dev/null");
   const int status = std::system(cmd.c_str());
   CliResult r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
