@@ -34,7 +34,7 @@ inline CliResult run_cli(const std::vector<std::string>& args) {
                             ("lookahead_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
                                .string();
   std::string cmd = shell_quote(cli_path());
-  for (const auto& a : args) cmd += " " + shell_quote(a);
+  for (const auto& a : args) cmd.append(" ").append(shell_quote(a));
   // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive)
   // on `"literal" + std::string&&` here.
   cmd.append(" >").append(base).append(".out 2>").append(base).append(".err </dev/null");
