@@ -7,6 +7,7 @@
 #include "decoding/lookahead_decoder.h"
 #include "eval/datasets.h"
 #include "reference_cases.h"
+#include "stories_model.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
 
@@ -14,16 +15,9 @@ using namespace lookahead;
 
 namespace {
 
-const LlamaModel& model() {
-  static auto m = LlamaModel::load(test::model_path());
-  return *m;
-}
+const LlamaModel& model() { return test::stories_model(); }
 
-const Tokenizer& tokenizer() {
-  static auto f = GGUFFile::open(test::model_path());
-  static auto t = Tokenizer::from_gguf(*f);
-  return *t;
-}
+const Tokenizer& tokenizer() { return test::stories_tokenizer(); }
 
 DecodeResult run(Decoder& dec, const std::vector<TokenId>& prompt, int n, int threads, int n_ctx = 1024) {
   InferenceContext ctx(model(), {n_ctx, 512, KVType::F32, threads});

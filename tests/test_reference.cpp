@@ -5,6 +5,7 @@
 #include "decoding/decoder.h"
 #include "model/context.h"
 #include "reference_cases.h"
+#include "stories_model.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
 
@@ -12,10 +13,7 @@ using namespace lookahead;
 
 namespace {
 
-const LlamaModel& model() {
-  static auto m = LlamaModel::load(test::model_path());
-  return *m;
-}
+const LlamaModel& model() { return test::stories_model(); }
 
 std::vector<TokenId> greedy(const std::vector<TokenId>& prompt, int n, ContextOptions opts) {
   InferenceContext ctx(model(), opts);

@@ -54,6 +54,7 @@
 #include <thread>
 
 #include "decoding/lookahead_decoder.h"
+#include "stories_model.h"
 #include "test_support.h"
 #include "text/tokenizer.h"
 #include "util/timer.h"
@@ -70,16 +71,9 @@ constexpr double kDetectTV = 0.05;
 constexpr double kMinPower = 0.9;
 constexpr int kComparisons = 6;    // positions 2..6 and the joint of 1..3
 
-const LlamaModel& model() {
-  static auto m = LlamaModel::load(test::model_path());
-  return *m;
-}
+const LlamaModel& model() { return test::stories_model(); }
 
-const Tokenizer& tokenizer() {
-  static auto f = GGUFFile::open(test::model_path());
-  static auto t = Tokenizer::from_gguf(*f);
-  return *t;
-}
+const Tokenizer& tokenizer() { return test::stories_tokenizer(); }
 
 // A story opening where the next tokens are uncertain but not flat.
 const std::vector<TokenId>& prompt() {
