@@ -28,6 +28,7 @@
 #include "util/rng.h"
 #include "util/thread_pool.h"
 #include "util/timer.h"
+#include "svg_chart.h"
 
 namespace lookahead::cli {
 namespace {
@@ -109,62 +110,22 @@ struct Point {
   double ms;
 };
 
+// cost(k) with the two floors, drawn by the shared SVG chart helper.
 void write_svg(const std::string& path, const std::string& title, const std::vector<Point>& cost, double bw_floor_ms,
                double flops_per_token, double peak_gflops) {
-  const double W = 760, H = 480, L = 70, R = 180, T = 50, B = 60;
-  const double pw = W - L - R, ph = H - T - B;
-  const int kmax = cost.back().k;
-  double ymax = bw_floor_ms;
-  for (const auto& p : cost) ymax = std::max(ymax, p.ms);
-  ymax = std::max(ymax, flops_per_token * kmax / (peak_gflops * 1e9) * 1e3 * 0.0 + ymax) * 1.1;
-  // Nice tick step.
-  const double raw = ymax / 6, mag = std::pow(10.0, std::floor(std::log10(raw)));
-  const double step = raw / mag < 2 ? 2 * mag : raw / mag < 5 ? 5 * mag : 10 * mag;
-  ymax = std::ceil(ymax / step) * step;
-  auto X = [&](double k) { return L + pw * std::log2(k) / std::log2(static_cast<double>(kmax)); };
-  auto Y = [&](double ms) { return T + ph * (1 - std::min(ms, ymax) / ymax); };
-  std::string s = fmt::format(
-      "<svg xmlns='http://www.w3.org/2000/svg' width='{}' height='{}' font-family='sans-serif' font-size='12'>\n"
-      "<rect width='100%' height='100%' fill='white'/>\n"
-      "<text x='{}' y='25' font-size='15' text-anchor='middle'>{}</text>\n",
-      W, H, L + pw / 2, title);
-  for (double v = 0; v <= ymax + 1e-9; v += step)
-    s += fmt::format("<line x1='{}' y1='{:.1f}' x2='{}' y2='{:.1f}' stroke='#ddd'/><text x='{}' y='{:.1f}' "
-                     "text-anchor='end'>{:g}</text>\n",
-                     L, Y(v), L + pw, Y(v), L - 6, Y(v) + 4, v);
-  for (const auto& p : cost)
-    s += fmt::format("<line x1='{0:.1f}' y1='{1}' x2='{0:.1f}' y2='{2}' stroke='#eee'/><text x='{0:.1f}' y='{3}' "
-                     "text-anchor='middle'>{4}</text>\n",
-                     X(p.k), T, T + ph, T + ph + 18, p.k);
-  s += fmt::format("<text x='{}' y='{}' text-anchor='middle'>tokens per forward pass (k)</text>\n", L + pw / 2, H - 15);
-  s += fmt::format("<text x='18' y='{}' text-anchor='middle' transform='rotate(-90 18 {})'>ms per forward pass</text>\n",
-                   T + ph / 2, T + ph / 2);
-  s += fmt::format("<rect x='{}' y='{}' width='{}' height='{}' fill='none' stroke='#333'/>\n", L, T, pw, ph);
-  // Bandwidth floor: flat. Compute floor: linear in k (a curve on log2 x).
-  s += fmt::format("<line x1='{}' y1='{:.1f}' x2='{}' y2='{:.1f}' stroke='#2a7' stroke-width='2' stroke-dasharray='6 4'/>\n",
-                   L, Y(bw_floor_ms), L + pw, Y(bw_floor_ms));
-  std::string cpts;
-  for (double k = 1; k <= kmax * 1.0001; k *= 1.1)
-    cpts += fmt::format("{:.1f},{:.1f} ", X(k), Y(flops_per_token * k / (peak_gflops * 1e9) * 1e3));
-  s += fmt::format("<polyline points='{}' fill='none' stroke='#c52' stroke-width='2' stroke-dasharray='2 3'/>\n", cpts);
-  std::string pts;
-  for (const auto& p : cost) pts += fmt::format("{:.1f},{:.1f} ", X(p.k), Y(p.ms));
-  s += fmt::format("<polyline points='{}' fill='none' stroke='#25c' stroke-width='2.5'/>\n", pts);
-  for (const auto& p : cost)
-    s += fmt::format("<circle cx='{:.1f}' cy='{:.1f}' r='3.5' fill='#25c'/><text x='{:.1f}' y='{:.1f}' "
-                     "font-size='10' fill='#25c'>{:.1f}</text>\n",
-                     X(p.k), Y(p.ms), X(p.k) + 5, Y(p.ms) - 6, p.ms);
-  const double lx = L + pw + 12;
-  s += fmt::format("<line x1='{0}' y1='{1}' x2='{2}' y2='{1}' stroke='#25c' stroke-width='2.5'/><text x='{3}' y='{4}'>measured cost(k)</text>\n",
-                   lx, T + 10, lx + 24, lx + 30, T + 14);
-  s += fmt::format("<line x1='{0}' y1='{1}' x2='{2}' y2='{1}' stroke='#2a7' stroke-width='2' stroke-dasharray='6 4'/><text x='{3}' y='{4}'>bandwidth floor</text>\n",
-                   lx, T + 32, lx + 24, lx + 30, T + 36);
-  s += fmt::format("<line x1='{0}' y1='{1}' x2='{2}' y2='{1}' stroke='#c52' stroke-width='2' stroke-dasharray='2 3'/><text x='{3}' y='{4}'>compute floor</text>\n",
-                   lx, T + 54, lx + 24, lx + 30, T + 58);
-  s += "</svg>\n";
-  std::ofstream out(path);
-  if (!out) fail("bench: cannot write {}", path);
-  out << s;
+  LineSeries measured{"measured cost(k)", {}, {}, false};
+  LineSeries bandwidth{"bandwidth floor", {}, {}, true};
+  LineSeries compute{"compute floor (measured peak)", {}, {}, true};
+  for (const auto& p : cost) {
+    measured.x.push_back(p.k);
+    measured.y.push_back(p.ms);
+    bandwidth.x.push_back(p.k);
+    bandwidth.y.push_back(bw_floor_ms);
+    compute.x.push_back(p.k);
+    compute.y.push_back(flops_per_token * p.k / (peak_gflops * 1e9) * 1e3);
+  }
+  write_text_file(path, svg_line_chart(title, "tokens per forward pass (k)", "ms per forward pass",
+                                       {measured, bandwidth, compute}));
 }
 
 }  // namespace

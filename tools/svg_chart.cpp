@@ -30,6 +30,27 @@ double nice_max(double v) {
   return 10 * p;
 }
 
+// Opening tag, white background and centred title shared by both charts.
+std::string svg_begin(double W, double H, const std::string& title) {
+  return fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"13\">\n"
+      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      "<text x=\"{}\" y=\"28\" text-anchor=\"middle\" font-size=\"17\" font-weight=\"bold\">{}</text>\n",
+      W, H, W / 2, esc(title));
+}
+
+// Five horizontal grid lines with value labels from 0 to vmax.
+template <typename YPix>
+std::string y_grid(double L, double right, double vmax, YPix ypix) {
+  std::string s;
+  for (int i = 0; i <= 5; ++i) {
+    const double v = vmax * i / 5, y = ypix(v);
+    s += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", L, right, y, y);
+    s += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:.3g}</text>\n", L - 6, y + 4, v);
+  }
+  return s;
+}
+
 }  // namespace
 
 std::string svg_bar_chart(const std::string& title, const std::string& y_label, const std::vector<std::string>& series,
@@ -40,16 +61,7 @@ std::string svg_bar_chart(const std::string& title, const std::string& y_label, 
     for (double v : g.values) vmax = std::max(vmax, v);
   vmax = nice_max(vmax * 1.1);
   auto ypix = [&](double v) { return T + (H - T - B) * (1 - v / vmax); };
-  std::string s = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"13\">\n"
-      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      "<text x=\"{}\" y=\"28\" text-anchor=\"middle\" font-size=\"17\" font-weight=\"bold\">{}</text>\n",
-      W, H, W / 2, esc(title));
-  for (int i = 0; i <= 5; ++i) {
-    const double v = vmax * i / 5, y = ypix(v);
-    s += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", L, W - R, y, y);
-    s += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:.3g}</text>\n", L - 6, y + 4, v);
-  }
+  std::string s = svg_begin(W, H, title) + y_grid(L, W - R, vmax, ypix);
   s += fmt::format("<text x=\"18\" y=\"{}\" transform=\"rotate(-90 18 {})\" text-anchor=\"middle\">{}</text>\n",
                    (T + H - B) / 2, (T + H - B) / 2, esc(y_label));
   const double gw = (W - L - R) / std::max<size_t>(1, groups.size());
@@ -93,16 +105,7 @@ std::string svg_line_chart(const std::string& title, const std::string& x_label,
   const double lx0 = std::log2(xmin), lx1 = std::log2(xmax);
   auto xp = [&](double x) { return L + (W - L - R) * (std::log2(x) - lx0) / (lx1 - lx0); };
   auto yp = [&](double y) { return T + (H - T - B) * (1 - y / ymax); };
-  std::string s = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"13\">\n"
-      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      "<text x=\"{}\" y=\"28\" text-anchor=\"middle\" font-size=\"17\" font-weight=\"bold\">{}</text>\n",
-      W, H, W / 2, esc(title));
-  for (int i = 0; i <= 5; ++i) {
-    const double v = ymax * i / 5, y = yp(v);
-    s += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", L, W - R, y, y);
-    s += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:.3g}</text>\n", L - 6, y + 4, v);
-  }
+  std::string s = svg_begin(W, H, title) + y_grid(L, W - R, ymax, yp);
   for (double x = std::exp2(std::ceil(lx0)); x <= xmax * 1.0001; x *= 2)
     s += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{:g}</text>\n", xp(x), H - B + 18, x);
   s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", (L + W - R) / 2, H - B + 38,
