@@ -1,5 +1,7 @@
 #include "ops/attention.h"
 
+#include "ops/hsum.h"
+
 #include <cmath>
 #include <cstring>
 #include <immintrin.h>
@@ -61,18 +63,8 @@ __attribute__((target("avx2,fma"))) inline __m256 exp_poly8(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
-inline float hsum8_scalar(const float* l) {
-  const float a0 = l[0] + l[4], a1 = l[1] + l[5], a2 = l[2] + l[6], a3 = l[3] + l[7];
-  return (a0 + a2) + (a1 + a3);
-}
-
-__attribute__((target("avx2,fma"))) inline float hsum8(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-  return _mm_cvtss_f32(lo);
-}
+using simd::hsum8;
+using simd::hsum8_scalar;
 
 template <typename T>
 inline float ld(const T* p, int64_t i) {

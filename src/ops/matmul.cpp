@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ops/cpu_features.h"
+#include "ops/hsum.h"
 #include "ops/quant.h"
 #include "util/error.h"
 #include "util/fp16.h"
@@ -21,19 +22,10 @@ namespace {
 
 // ---- common -------------------------------------------------------------------
 
-// Horizontal sum of 8 lanes in the fixed order the AVX2 hsum8 uses:
-// ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
-inline float hsum8_scalar(const float* l) {
-  const float a0 = l[0] + l[4], a1 = l[1] + l[5], a2 = l[2] + l[6], a3 = l[3] + l[7];
-  return (a0 + a2) + (a1 + a3);
-}
-
-// 16 lanes: the two halves first (l[j] + l[j+8]), then hsum8.
-inline float hsum16_scalar(const float* l) {
-  float a[8];
-  for (int j = 0; j < 8; ++j) a[j] = l[j] + l[j + 8];
-  return hsum8_scalar(a);
-}
+using simd::hsum16;
+using simd::hsum16_scalar;
+using simd::hsum8;
+using simd::hsum8_scalar;
 
 template <int L>
 inline float hsum_scalar(const float* l) {
@@ -41,13 +33,6 @@ inline float hsum_scalar(const float* l) {
   else return hsum16_scalar(l);
 }
 
-__attribute__((target("avx2,fma"))) inline float hsum8(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-  return _mm_cvtss_f32(lo);
-}
 
 inline float ld_f16(const uint8_t* p) {
   uint16_t h;
@@ -371,14 +356,6 @@ __attribute__((target("avx2,fma,f16c"))) void q32_tile(const uint8_t* w, size_t 
 
 #define LK_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma,f16c")))
 
-LK_AVX512 inline float hsum16(__m512 v) {
-  const __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  __m128 lo = _mm256_castps256_ps128(a), hi = _mm256_extractf128_ps(a, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-  return _mm_cvtss_f32(lo);
-}
 
 template <TensorType TY>
 LK_AVX512 inline __m512 load16(const uint8_t* row, int64_t i) {
