@@ -18,6 +18,7 @@ namespace {
 
 struct Mat {
   std::vector<uint8_t> bytes;
+  std::vector<uint8_t> packed;  // P16 copy (Q8_0/Q4_0 on Lanes16 CPUs), as models load them
   WeightView w;
 };
 
@@ -32,6 +33,12 @@ Mat make(TensorType t, int64_t rows, int64_t cols) {
     quantize_row(t, row.data(), cols, m.bytes.data() + r * rb);
   }
   m.w = {t, rows, cols, m.bytes.data(), rb};
+  if (const size_t n = packed_size(t, rows, cols)) {
+    m.packed.resize(n + 64);
+    uint8_t* p = m.packed.data() + ((64 - reinterpret_cast<uintptr_t>(m.packed.data()) % 64) % 64);
+    pack_rows(m.w, p, 0, rows);
+    m.w.packed = p;
+  }
   return m;
 }
 

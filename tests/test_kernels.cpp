@@ -223,6 +223,62 @@ TEST_P(KernelFamilies, EachFamilyBatchAndThreadInvariant) {
 INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelFamilies, ::testing::ValuesIn(kAllTypes),
                          [](const auto& info) { return std::string(tensor_type_name(info.param)); });
 
+// ---- P16 packed weights (Lanes16 Q8_0/Q4_0) ---------------------------------------
+// A matrix with a load-time P16 copy must give exactly what the same matrix
+// repacked on the fly gives, and what the scalar twin gives, for every k,
+// row range split and thread count; odd group lengths pad with zero blocks.
+
+class KernelPacked : public ::testing::TestWithParam<TensorType> {};
+
+TEST_P(KernelPacked, PackedEqualsOnTheFlyAndScalarTwin) {
+  const TensorType t = GetParam();
+  if (packed_size(t, 1, 32) == 0) GTEST_SKIP() << "no Lanes16 kernels on this CPU";
+  ThreadPool p2(2), p3(3);
+  ThreadPool* pools[] = {nullptr, &p2, &p3};
+  int case_no = 0;
+  for (int64_t cols : {int64_t{544}, int64_t{480}, int64_t{32}, int64_t{2048}}) {
+    const int64_t rows = 37;
+    Matrix m = make_matrix(t, rows, cols, 41 + cols);
+    const size_t n = packed_size(t, rows, cols);
+    ASSERT_GT(n, 0u);
+    std::vector<uint8_t> buf(n + 64);
+    uint8_t* packed = buf.data() + ((64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64);
+    // Two disjoint row ranges, as load-time packing threads would write them.
+    pack_rows(m.w, packed, 0, 20);
+    pack_rows(m.w, packed, 20, rows);
+    WeightView pw = m.w;
+    pw.packed = packed;
+    for (int k : {1, 2, 3, 6, 7, 13}) {
+      auto x = make_acts(k, cols, 500 + k);
+      std::vector<float> a(k * rows), b(k * rows), c(k * rows);
+      matmul(pw, x.data(), cols, k, a.data(), rows, pools[case_no++ % 3]);
+      matmul(m.w, x.data(), cols, k, b.data(), rows, nullptr);
+      matmul_scalar(m.w, x.data(), cols, k, c.data(), rows);
+      ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << "cols " << cols << " k " << k;
+      ASSERT_EQ(0, std::memcmp(a.data(), c.data(), a.size() * sizeof(float))) << "cols " << cols << " k " << k;
+      // And token by token (batch invariance with a packed copy).
+      for (int i = 0; i < k; ++i) {
+        std::vector<float> one(rows);
+        matmul(pw, &x[i * cols], cols, 1, one.data(), rows, nullptr);
+        ASSERT_EQ(0, std::memcmp(one.data(), &a[i * rows], rows * sizeof(float))) << "cols " << cols << " token " << i;
+      }
+    }
+  }
+}
+
+TEST(KernelPackedLayout, OnlyIntegerBlockTypesHaveOne) {
+  for (TensorType t : kAllTypes)
+    if (t != TensorType::Q8_0 && t != TensorType::Q4_0) EXPECT_EQ(packed_size(t, 4, 256), 0u) << tensor_type_name(t);
+  if (!cpu_has_avx512()) GTEST_SKIP() << "no Lanes16 kernels on this CPU";
+  // Same bytes per block as GGUF, plus zero blocks padding each row to 16.
+  EXPECT_EQ(packed_size(TensorType::Q4_0, 3, 2048), 3u * 64 * 18);
+  EXPECT_EQ(packed_size(TensorType::Q8_0, 3, 2048), 3u * 64 * 34);
+  EXPECT_EQ(packed_size(TensorType::Q4_0, 1, 32), 16u * 18);
+}
+
+INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelPacked, ::testing::Values(TensorType::Q8_0, TensorType::Q4_0),
+                         [](const auto& info) { return std::string(tensor_type_name(info.param)); });
+
 TEST(KernelMatmulErrors, UnsupportedTypeNamed) {
   std::vector<uint8_t> bytes(1024);
   WeightView w{TensorType::Q5_K, 1, 256, bytes.data(), 176};

@@ -35,7 +35,8 @@ namespace {
 
 const char* kUsage =
     "usage: lookahead bench --forward -m MODEL [-t THREADS] [--ctx 512] [--repeats 5] [--decode 32]\n"
-    "                       [--decode-runs 1] [--json] [--plot FILE.svg]\n";
+    "                       [--decode-runs 1] [--json] [--plot FILE.svg] [--no-repack]\n"
+    "  --no-repack: keep Q8_0/Q4_0 weights in the GGUF layout (kernels repack on the fly)\n";
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -134,6 +135,7 @@ int cmd_bench_forward(int argc, char** argv) {
   std::string model_path, plot_path;
   int threads = 0, ctx = 512, repeats = 5, decode_n = 32, decode_runs = 1;
   bool json = false, forward = false;
+  LlamaLoadOptions lo;
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
     auto val = [&]() -> const char* {
@@ -148,6 +150,7 @@ int cmd_bench_forward(int argc, char** argv) {
     else if (a == "--decode") decode_n = std::max(1, std::atoi(val()));
     else if (a == "--decode-runs") decode_runs = std::max(1, std::atoi(val()));
     else if (a == "--json") json = true;
+    else if (a == "--no-repack") lo.repack = false;
     else if (a == "--plot") plot_path = val();
     else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
@@ -159,7 +162,7 @@ int cmd_bench_forward(int argc, char** argv) {
   if (ctx < 1) fail("bench: --ctx must be >= 1");
 
   const double t_load0 = now_ms();
-  auto model = LlamaModel::load(model_path);
+  auto model = LlamaModel::load(model_path, lo);
   const double load_ms = now_ms() - t_load0;
   const LlamaHParams& hp = model->hparams();
   const int kmax = 64;
@@ -252,12 +255,15 @@ int cmd_bench_forward(int argc, char** argv) {
     j["decode_vs_bandwidth_floor"] = (1e3 / decode_tps) / bw_floor_ms;
     j["cost16_over_cost1"] = cost.size() > 4 ? cost[4].ms / cost[0].ms : 0.0;
     j["load_ms"] = load_ms;
+    j["repack_ms"] = model->repack_ms();
+    j["repacked_mb"] = model->packed_bytes() / 1e6;
     j["prefill_ms"] = prefill_ms;
     j["peak_rss_mb"] = rss_kb / 1024.0;
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("model %s: %d threads, ctx %d, load %.0f ms, prefill %.0f ms, peak RSS %.0f MB\n", model_path.c_str(),
-                pool.size(), ctx, load_ms, prefill_ms, rss_kb / 1024.0);
+    std::printf("model %s: %d threads, ctx %d, load %.0f ms (repacking %.0f MB: %.0f ms), prefill %.0f ms, peak RSS %.0f MB\n",
+                model_path.c_str(), pool.size(), ctx, load_ms, model->packed_bytes() / 1e6, model->repack_ms(), prefill_ms,
+                rss_kb / 1024.0);
     std::printf("weights read per token %.1f MB; read bandwidth %.1f GB/s -> bandwidth floor %.2f ms\n", wbytes / 1e6, bw,
                 bw_floor_ms);
     std::printf("kernel peak %.1f GFLOP/s -> compute floor %.2f ms per token\n", peak,

@@ -75,6 +75,7 @@ class GGUFFile {
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
   uint64_t file_size() const { return file_.size(); }
+  const MappedFile& mapping() const { return file_; }
 
   const std::map<std::string, GGUFValue>& metadata() const { return kv_; }
   const std::vector<TensorInfo>& tensors() const { return tensors_; }

@@ -1,6 +1,11 @@
 #include "model/llama_model.h"
 
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
 #include "util/error.h"
+#include "util/timer.h"
 
 namespace lookahead {
 namespace {
@@ -36,7 +41,7 @@ int positive_int(const GGUFFile& f, const std::string& key, uint64_t v) {
 
 }  // namespace
 
-std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) {
+std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path, const LlamaLoadOptions& opts) {
   auto m = std::make_unique<LlamaModel>();
   m->file_ = GGUFFile::open(path);
   const GGUFFile& f = *m->file_;
@@ -97,7 +102,44 @@ std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path) {
     L.w_up = matrix(f, b + "ffn_up.weight", d, ff);
     L.w_down = matrix(f, b + "ffn_down.weight", ff, d);
   }
+  if (opts.repack) m->repack(opts.threads);
   return m;
+}
+
+void LlamaModel::repack(int threads) {
+  std::vector<WeightView*> todo;
+  for (auto& L : layers_)
+    for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) todo.push_back(w);
+  todo.push_back(&output_);
+  std::vector<size_t> offset;
+  size_t total = 0;
+  for (WeightView* w : todo) {
+    offset.push_back(total);
+    total += (packed_size(w->type, w->rows, w->cols) + 63) / 64 * 64;
+  }
+  if (total == 0) return;
+  const double t0 = now_ms();
+  packed_ = AlignedBuffer(total);
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Matrices are handed out whole; the biggest (output, ffn) are few enough
+  // that this balances well.
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
+      WeightView& w = *todo[i];
+      if (packed_size(w.type, w.rows, w.cols) == 0) continue;
+      pack_rows(w, packed_.data() + offset[i], 0, w.rows);
+      w.packed = packed_.data() + offset[i];
+      // The kernels now read the copy; token_embd (get_rows) still reads
+      // the mapping when the output matrix is tied to it.
+      if (!(tied_ && &w == &output_)) file_->mapping().release_pages(w.data, w.rows * w.row_bytes);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  repack_ms_ = now_ms() - t0;
 }
 
 uint64_t LlamaModel::weight_bytes_per_token() const {

@@ -226,46 +226,28 @@ float q32_dot_scalar(const uint8_t* row, const uint8_t* act, int64_t n) {
   return hsum8_scalar(lane);
 }
 
-// The Lanes16 contract: blocks in groups of 8 as above, each group in pairs
-// (b, b+1): lanes 0..7 take block b exactly as the 8-lane contract does,
-// lanes 8..15 block b+1; a pair missing its second block (odd group length)
-// gives lanes 8..15 fma(0, 0, lane). The Q4_0 offset term goes to lanes
-// 0..7 only. Then the 16-lane horizontal sum (hsum16_scalar).
+// The Lanes16 contract (P16, see matmul.h): lane i owns blocks 16s + i for
+// s = 0, 1, ...; per block the exact int sum of w*q (Q4_0: (nibble - 8)*q)
+// becomes lane i = fma(float(sum), d_w * d_x, lane i), group by group;
+// lanes of the padding blocks past the row end are left alone. Then the
+// 16-lane horizontal sum (hsum16_scalar).
 template <TensorType TY>
 float q32_dot_scalar16(const uint8_t* row, const uint8_t* act, int64_t n) {
   const int8_t* xq = act_qs(act);
   const float* xd = act_d(act, n);
-  const float* xc = act_c(act, n);
   const int64_t nb = n / kQK;
   float lane[16] = {};
-  for (int64_t g = 0; g < nb; g += 8) {
-    const int64_t gend = g + 8 < nb ? g + 8 : nb;
-    float dws[8] = {};
-    for (int64_t b0 = g; b0 < gend; b0 += 2) {
-      for (int h = 0; h < 2; ++h) {
-        const int64_t b = b0 + h;
-        float* ln = lane + 8 * h;
-        if (b >= gend) {
-          for (int k = 0; k < 8; ++k) ln[k] = std::fmaf(0.0f, 0.0f, ln[k]);
-          continue;
-        }
-        int u[32];
-        unpack32_scalar<TY>(row, b, u, dws[b - g]);
-        const float s = dws[b - g] * xd[b];
-        const int8_t* x = xq + b * kQK;
-        for (int k = 0; k < 8; ++k) {
-          int sum = 0;
-          for (int i = 0; i < 4; ++i) sum += u[4 * k + i] * x[4 * k + i];
-          ln[k] = std::fmaf(static_cast<float>(sum), s, ln[k]);
-        }
-      }
-    }
-    if constexpr (TY == TensorType::Q4_0)
-      for (int l = 0; l < 8; ++l) lane[l] = std::fmaf(dws[l], g + l < nb ? xc[g + l] : 0.0f, lane[l]);
+  for (int64_t b = 0; b < nb; ++b) {
+    int u[32];
+    float dw;
+    unpack32_scalar<TY>(row, b, u, dw);
+    const int8_t* x = xq + b * kQK;
+    int sum = 0;
+    for (int i = 0; i < kQK; ++i) sum += (TY == TensorType::Q4_0 ? u[i] - 8 : u[i]) * x[i];
+    lane[b % 16] = std::fmaf(static_cast<float>(sum), dw * xd[b], lane[b % 16]);
   }
   return hsum16_scalar(lane);
 }
-
 template <TensorType TY>
 __attribute__((target("avx2,fma,f16c"))) inline __m256i unpack32(const uint8_t* row, int64_t b) {
   if constexpr (TY == TensorType::Q8_0) {
@@ -399,132 +381,120 @@ LK_AVX512 void float_tile16(const uint8_t* w, size_t wstride, const float* x, in
     }
 }
 
-// Weight bytes of blocks b and b+1 (b+1 only if `two`; else zeros) as 64
-// unsigned bytes in element order: Q4_0 the nibbles, Q8_0 w + 128.
+// ---- Lanes16 Q8_0/Q4_0 over the P16 layout -------------------------------------
+// One group of 16 blocks per step. Its int sums start at the activation's
+// offset term (-8 or -128 times each block's sum of q, see to_t16) and
+// collect 8 vpdpbusd (unsigned weight bytes x signed activations, exact):
+// Q4_0 the low and high nibbles of 4 vectors, Q8_0 the 8 vectors of q + 128.
+// Then acc = fma(float(sums), d_w * d_x, acc): q32_dot_scalar16 exactly.
+
+constexpr int64_t p16_groups(int64_t cols) { return (cols / kQK + 15) / 16; }
 template <TensorType TY>
-LK_AVX512 inline __m512i unpack64(const uint8_t* row, int64_t b, bool two) {
-  if constexpr (TY == TensorType::Q8_0) {
-    const uint8_t* p = row + b * sizeof(BlockQ8_0) + 2;
-    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    const __m256i hi = two ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + sizeof(BlockQ8_0)))
-                           : _mm256_set1_epi8(static_cast<char>(0x80));
-    return _mm512_xor_si512(_mm512_inserti64x4(_mm512_zextsi256_si512(lo), hi, 1),
-                            _mm512_set1_epi8(static_cast<char>(0x80)));
-  } else {
-    const uint8_t* p = row + b * sizeof(BlockQ4_0) + 2;
-    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i hi = two ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + sizeof(BlockQ4_0))) : _mm_setzero_si128();
-    const __m512i y = _mm512_zextsi256_si512(_mm256_set_m128i(hi, lo));
-    // 128-bit lanes: lo, lo, hi, hi; then shift lanes 1 and 3 right by 4.
-    const __m512i z = _mm512_shuffle_i64x2(y, y, 0x50);
-    const __m512i sh = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
-    return _mm512_and_si512(_mm512_srlv_epi64(z, sh), _mm512_set1_epi8(15));
+constexpr size_t p16_qbytes() { return TY == TensorType::Q4_0 ? 256 : 512; }
+
+// Token activations in the P16 order ("T16"), per token:
+//   [q: nsg x 8 vectors of 64 bytes, vector j lane i = block 16s+i's q[4j..4j+3]]
+//   [d: nsg x 16 floats] [offset: nsg x 16 int32 = -K * sum of the block's q]
+// K = 8 for Q4_0 (nibbles are w + 8), 128 for Q8_0 (stored q + 128).
+size_t t16_row_bytes(int64_t cols) { return static_cast<size_t>(p16_groups(cols)) * (512 + 64 + 64); }
+
+template <TensorType TY>
+LK_AVX512 void to_t16(const uint8_t* a32, int64_t cols, uint8_t* out) {
+  const int64_t nb = cols / kQK, nsg = p16_groups(cols);
+  const int* q = reinterpret_cast<const int*>(act_qs(a32));
+  const float* d = act_d(a32, cols);
+  int32_t* oq = reinterpret_cast<int32_t*>(out);
+  float* od = reinterpret_cast<float*>(out + nsg * 512);
+  int32_t* oo = reinterpret_cast<int32_t*>(out + nsg * 576);
+  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                         _mm512_set1_epi32(kQK / 4));
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (int64_t s = 0; s < nsg; ++s) {
+    const int64_t valid = nb - 16 * s < 16 ? nb - 16 * s : 16;
+    const __mmask16 m = static_cast<__mmask16>((1u << valid) - 1);
+    __m512i sum = _mm512_setzero_si512();
+    for (int j = 0; j < 8; ++j) {
+      const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, _mm512_add_epi32(idx, _mm512_set1_epi32(j)),
+                                                    q + s * 16 * (kQK / 4), 4);
+      _mm512_store_si512(oq + s * 128 + j * 16, v);
+      sum = _mm512_dpbusd_epi32(sum, ones, v);
+    }
+    _mm512_store_ps(od + s * 16, _mm512_maskz_loadu_ps(m, d + s * 16));
+    const int shift = TY == TensorType::Q4_0 ? 3 : 7;
+    _mm512_store_si512(oo + s * 16, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, shift)));
   }
 }
 
-// Scales of blocks g..g+7 (0 past nb) as 8 floats.
-template <TensorType TY>
-LK_AVX512 inline __m256 group_scales16(const uint8_t* row, int64_t g, int64_t nb) {
-  constexpr size_t bsz = TY == TensorType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
-  if (nb - g >= 8) {
-    constexpr int bs = static_cast<int>(bsz);
-    const __m256i off = _mm256_setr_epi32(0, bs, 2 * bs, 3 * bs, 4 * bs, 5 * bs, 6 * bs, 7 * bs);
-    const __m256i v = _mm256_i32gather_epi32(reinterpret_cast<const int*>(row + g * bsz), off, 1);
-    return _mm256_cvtph_ps(_mm256_cvtepi32_epi16(v));
-  }
-  alignas(16) uint16_t h[8] = {};
-  for (int64_t i = 0; i < nb - g; ++i) std::memcpy(&h[i], row + (g + i) * bsz, 2);
-  return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(h)));
-}
-
-// Rows of a tile as pre-unpacked bytes (unpack_rows16): 32 bytes per block
-// exactly as unpack64 returns them (zero-padded to whole pairs), and the
-// block scales as floats (zero-padded to whole groups of 8).
-struct Unpacked {
-  const uint8_t* u;  // Q4_0: nibbles; Q8_0: the signed weights
-  const int32_t* base;  // Q8_0 only: -128 * sums of 4 weights, 16 per block pair
-  size_t ustride;  // bytes per row (u and base)
-  const float* d;
-  size_t dstride;  // floats per row
-};
-
-// PRE: weights come from `pre` (rows r.. of an unpacked row group) instead of
-// being decoded here; the arithmetic is identical.
-template <TensorType TY, int R, int T, bool PRE = false>
-LK_AVX512 void q32_tile16(const uint8_t* w, size_t wstride, const uint8_t* act, size_t astride, int64_t n, float* y,
-                          int64_t ldy, Unpacked pre = {}) {
+// Rows [r, r + R) x tokens [0, T): qs/sc point at row r's first group.
+template <TensorType TY, int R, int T>
+LK_AVX512 void p16_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, size_t sstride, const uint8_t* act,
+                        size_t astride, int64_t nsg, float* y, int64_t ldy) {
+  constexpr size_t QB = p16_qbytes<TY>();
   __m512 acc[R][T];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-  const float* xd[T];
-  const float* xc[T];
-  for (int t = 0; t < T; ++t) xd[t] = act_d(act + t * astride, n), xc[t] = act_c(act + t * astride, n);
-  const int64_t nb = n / kQK;
-  const __m512i c80 = _mm512_set1_epi8(static_cast<char>(0x80));
-  const __m512i pair_idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-  alignas(64) float dw[R][16] = {};
-  for (int64_t g = 0; g < nb; g += 8) {
-    const int64_t gend = g + 8 < nb ? g + 8 : nb;
-    // Kept in memory (vpermps reads it there): registers go to the tile.
-    if constexpr (!PRE) {
+  const __m512i m4 = _mm512_set1_epi8(15);
+  const uint8_t* xd = act + nsg * 512;
+  const uint8_t* xo = act + nsg * 576;
+  for (int64_t s = 0; s < nsg; ++s) {
+    __m512i is[R][T];
 #pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) _mm256_store_ps(dw[r], group_scales16<TY>(w + r * wstride, g, nb));
+    for (int t = 0; t < T; ++t) {
+      const __m512i o = _mm512_load_si512(xo + t * astride + s * 64);
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) is[r][t] = o;
     }
-    for (int64_t b = g; b < gend; b += 2) {
-      const bool two = b + 1 < gend;
-      const __m512i idx = _mm512_add_epi32(pair_idx, _mm512_set1_epi32(static_cast<int>(b - g)));
-      __m512i u[R];
-      __m512 dwe[R];
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) {
-        if constexpr (PRE) {
-          u[r] = _mm512_load_si512(pre.u + r * pre.ustride + b * kQK);
-          dwe[r] = _mm512_permutexvar_ps(idx, _mm512_zextps256_ps512(_mm256_load_ps(pre.d + r * pre.dstride + g)));
-        } else {
-          u[r] = unpack64<TY>(w + r * wstride, b, two);
-          dwe[r] = _mm512_permutexvar_ps(idx, _mm512_load_ps(dw[r]));
-        }
-      }
-#pragma GCC unroll 16
-      for (int t = 0; t < T; ++t) {
-        const int8_t* xp = act_qs(act + t * astride) + b * kQK;
-        const __m512i xv = two ? _mm512_loadu_si512(xp)
-                               : _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp)));
-        const __m512 dxe = _mm512_permutexvar_ps(idx, _mm512_zextps256_ps512(_mm256_loadu_ps(xd[t] + g)));
-        __m512i base = _mm512_setzero_si512();
-        if constexpr (TY == TensorType::Q8_0 && !PRE)
-          base = _mm512_sub_epi32(base, _mm512_dpbusd_epi32(_mm512_setzero_si512(), c80, xv));
-        const __m512i xu = TY == TensorType::Q8_0 && PRE ? _mm512_xor_si512(xv, c80) : xv;
-#pragma GCC unroll 16
-        for (int r = 0; r < R; ++r) {
-          __m512i is;
-          if constexpr (TY == TensorType::Q8_0 && PRE)
-            is = _mm512_dpbusd_epi32(_mm512_load_si512(pre.base + r * pre.ustride / 4 + b * 8), xu, u[r]);
-          else
-            is = _mm512_dpbusd_epi32(base, u[r], xv);
-          const __m512 f = _mm512_cvtepi32_ps(is);
-          acc[r][t] = _mm512_fmadd_ps(f, _mm512_mul_ps(dwe[r], dxe), acc[r][t]);
-        }
-      }
-    }
+    const uint8_t* xs = act + s * 512;
+    const uint8_t* ws = qs + s * QB;
     if constexpr (TY == TensorType::Q4_0) {
-#pragma GCC unroll 16
-      for (int t = 0; t < T; ++t) {
-        const __m512 c = _mm512_zextps256_ps512(_mm256_loadu_ps(xc[t] + g));
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        __m512i lo[R], hi[R];
 #pragma GCC unroll 16
         for (int r = 0; r < R; ++r) {
-          const __m512 d = PRE ? _mm512_zextps256_ps512(_mm256_load_ps(pre.d + r * pre.dstride + g)) : _mm512_load_ps(dw[r]);
-          acc[r][t] = _mm512_mask3_fmadd_ps(d, c, acc[r][t], 0x00FF);
+          const __m512i v = _mm512_load_si512(ws + r * qstride + j * 64);
+          lo[r] = _mm512_and_si512(v, m4);
+          hi[r] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        }
+#pragma GCC unroll 16
+        for (int t = 0; t < T; ++t) {
+          const __m512i xl = _mm512_load_si512(xs + t * astride + j * 64);
+          const __m512i xh = _mm512_load_si512(xs + t * astride + (j + 4) * 64);
+#pragma GCC unroll 16
+          for (int r = 0; r < R; ++r) is[r][t] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(is[r][t], lo[r], xl), hi[r], xh);
         }
       }
+    } else {
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+        __m512i v[R];
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r) v[r] = _mm512_load_si512(ws + r * qstride + j * 64);
+#pragma GCC unroll 16
+        for (int t = 0; t < T; ++t) {
+          const __m512i xv = _mm512_load_si512(xs + t * astride + j * 64);
+#pragma GCC unroll 16
+          for (int r = 0; r < R; ++r) is[r][t] = _mm512_dpbusd_epi32(is[r][t], v[r], xv);
+        }
+      }
+    }
+    __m512 dw[R];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+      dw[r] = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sc + r * sstride + s * 32)));
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xd + t * astride + s * 64));
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r)
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[r][t]), _mm512_mul_ps(dw[r], dx), acc[r][t]);
     }
   }
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum16(acc[r][t]);
 }
-
 // ---- Q4_K ---------------------------------------------------------------------
 // Per super-block and token: int lane k (0..7) = sum over the 8 sub-blocks j
 // of sc_j * (sum of q*x over elements 4k..4k+3 of sub-block j); min lane k =
@@ -726,73 +696,72 @@ void q32_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
   });
 }
 
-// Decodes rows [r, r+R) once into the thread's scratch (unpack64 bytes and
-// float scales) so several token tiles share the work.
+// Rows [r0, r1) of w in P16 form into qs (row r0's first group, stride
+// nsg * QB) and sc (stride nsg * 32 bytes).
 template <TensorType TY>
-LK_AVX512 void unpack_rows16(const WeightView& w, int64_t r, int R, uint8_t* u, int32_t* base, size_t ustride,
-                             float* d, size_t dstride) {
-  const int64_t nb = w.cols / kQK;
-  for (int i = 0; i < R; ++i) {
-    const uint8_t* row = w.data + (r + i) * w.row_bytes;
-    uint8_t* ur = u + i * ustride;
-    int32_t* br = base + i * ustride / 4;
-    for (int64_t b = 0; b < nb; b += 2) {
-      __m512i v = unpack64<TY>(row, b, b + 1 < nb);
-      if constexpr (TY == TensorType::Q8_0) {
-        // Signed weights, and -128 * (sums of 4 weights): with x + 128 as
-        // the unsigned operand, base + dpbusd(x + 128, w) = sum of w*x.
-        v = _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80)));
-        const __m512i s4 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(static_cast<char>(0x80)), v);
-        _mm512_store_si512(br + b * 8, _mm512_sub_epi32(_mm512_setzero_si512(), s4));
+void pack_p16(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t* sc) {
+  constexpr size_t QB = p16_qbytes<TY>();
+  constexpr size_t bsz = TY == TensorType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
+  constexpr int nvec = static_cast<int>(QB / 64);
+  const int64_t nb = w.cols / kQK, nsg = p16_groups(w.cols);
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* row = w.data + r * w.row_bytes;
+    uint8_t* q = qs + (r - r0) * nsg * QB;
+    uint8_t* d = sc + (r - r0) * nsg * 32;
+    for (int64_t s = 0; s < nsg; ++s)
+      for (int i = 0; i < 16; ++i) {
+        const int64_t b = 16 * s + i;
+        uint8_t* di = d + s * 32 + 2 * i;
+        if (b >= nb) {
+          std::memset(di, 0, 2);
+          for (int j = 0; j < nvec; ++j) std::memset(q + s * QB + j * 64 + 4 * i, TY == TensorType::Q8_0 ? 0x80 : 0, 4);
+          continue;
+        }
+        const uint8_t* blk = row + b * bsz;
+        std::memcpy(di, blk, 2);
+        for (int j = 0; j < nvec; ++j) {
+          uint32_t v;
+          std::memcpy(&v, blk + 2 + 4 * j, 4);
+          if constexpr (TY == TensorType::Q8_0) v ^= 0x80808080u;
+          std::memcpy(q + s * QB + j * 64 + 4 * i, &v, 4);
+        }
       }
-      _mm512_store_si512(ur + b * kQK, v);
-    }
-    float* dr = d + i * dstride;
-    for (int64_t g = 0; g < nb; g += 8) _mm256_store_ps(dr + g, group_scales16<TY>(row, g, nb));
   }
 }
 
-thread_local std::vector<uint8_t> t_unpacked;
+// Scratch for rows repacked on the fly (weights without a P16 copy).
+thread_local std::vector<uint8_t> t_packed;
 
 template <TensorType TY>
 void q32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
-  constexpr int R = 4, TMAX = 4;
-  if (j.n_tokens <= TMAX) {
-    // One token tile per row group: decode the weights in the tile itself.
-    row_tiles<R, TMAX>(r0, r1, j.n_tokens, [&]<int RR, int T>(int64_t r, int t0) {
-      q32_tile16<TY, RR, T>(w.data + r * w.row_bytes, w.row_bytes, j.act + t0 * j.act_stride, j.act_stride, w.cols,
-                            j.y + t0 * j.ldy + r, j.ldy);
-    });
+  constexpr size_t QB = p16_qbytes<TY>();
+  const int64_t nsg = p16_groups(w.cols);
+  const size_t qstride = nsg * QB, sstride = nsg * 32;
+  // Rows [a, b) whose groups start at qs / sc.
+  auto run = [&](const uint8_t* qs, const uint8_t* sc, int64_t a, int64_t b) {
+    auto tile = [&]<int R, int T>(int64_t r, int t0) {
+      p16_tile<TY, R, T>(qs + (r - a) * qstride, qstride, sc + (r - a) * sstride, sstride, j.act + t0 * j.act_stride,
+                         j.act_stride, nsg, j.y + t0 * j.ldy + r, j.ldy);
+    };
+    if (j.n_tokens == 1) row_tiles<4, 1>(a, b, 1, tile);
+    else row_tiles<2, 6>(a, b, j.n_tokens, tile);
+  };
+  if (w.packed) {
+    run(w.packed + r0 * qstride, w.packed + w.rows * qstride + r0 * sstride, r0, r1);
     return;
   }
-  const int64_t nb = w.cols / kQK;
-  const size_t ustride = static_cast<size_t>((nb + 1) / 2) * 64;
-  const size_t dstride = static_cast<size_t>((nb + 7) / 8) * 8;
-  const size_t need = 2 * R * ustride + R * dstride * 4 + 64;
-  if (t_unpacked.size() < need) t_unpacked.resize(need);
-  uint8_t* ubase = t_unpacked.data() + ((64 - reinterpret_cast<uintptr_t>(t_unpacked.data()) % 64) % 64);
-  int32_t* bbase = reinterpret_cast<int32_t*>(ubase + R * ustride);
-  float* dbase = reinterpret_cast<float*>(ubase + 2 * R * ustride);
-  int64_t r = r0;
-  for (; r + R <= r1; r += R) {
-    unpack_rows16<TY>(w, r, R, ubase, bbase, ustride, dbase, dstride);
-    const Unpacked pre{ubase, bbase, ustride, dbase, dstride};
-    auto g = [&]<int RR, int T>(int t0) {
-      q32_tile16<TY, RR, T, true>(nullptr, 0, j.act + t0 * j.act_stride, j.act_stride, w.cols, j.y + t0 * j.ldy + r,
-                                  j.ldy, pre);
-    };
-    token_tiles<R, TMAX>(j.n_tokens, g);
-  }
-  for (; r < r1; ++r) {
-    auto g = [&]<int RR, int T>(int t0) {
-      q32_tile16<TY, RR, T>(w.data + r * w.row_bytes, w.row_bytes, j.act + t0 * j.act_stride, j.act_stride, w.cols,
-                            j.y + t0 * j.ldy + r, j.ldy);
-    };
-    token_tiles<1, TMAX>(j.n_tokens, g);
+  constexpr int64_t kChunk = 16;
+  const size_t need = kChunk * (qstride + sstride) + 64;
+  if (t_packed.size() < need) t_packed.resize(need);
+  uint8_t* qs = t_packed.data() + ((64 - reinterpret_cast<uintptr_t>(t_packed.data()) % 64) % 64);
+  uint8_t* sc = qs + kChunk * qstride;
+  for (int64_t a = r0; a < r1; a += kChunk) {
+    const int64_t b = a + kChunk < r1 ? a + kChunk : r1;
+    pack_p16<TY>(w, a, b, qs, sc);
+    run(qs, sc, a, b);
   }
 }
-
 template <TensorType TY>
 void float_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
@@ -872,6 +841,7 @@ void run_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
 // Quantized activations of the current matmul; grows, never shrinks, so the
 // steady state allocates nothing.
 thread_local std::vector<uint8_t> t_act;
+thread_local std::vector<uint8_t> t_act16;
 
 void matmul_impl(const WeightView& w, const float* x, int64_t ldx, int n_tokens, float* y, int64_t ldy,
                  ThreadPool* pool, bool simd_allowed) {
@@ -892,6 +862,19 @@ void matmul_impl(const WeightView& w, const float* x, int64_t ldx, int n_tokens,
       else quantize_act_row_scalar(f, x + t * ldx, w.cols, base + t * j.act_stride);
     }
     j.act = base;
+    if (impl == Impl::Avx512 && (w.type == TensorType::Q8_0 || w.type == TensorType::Q4_0)) {
+      // The P16 kernels read the activations transposed (T16, 64-byte rows).
+      const size_t stride = t16_row_bytes(w.cols);
+      const size_t need16 = stride * n_tokens + 64;
+      if (t_act16.size() < need16) t_act16.resize(need16);
+      uint8_t* base16 = t_act16.data() + ((64 - reinterpret_cast<uintptr_t>(t_act16.data()) % 64) % 64);
+      for (int t = 0; t < n_tokens; ++t) {
+        if (w.type == TensorType::Q8_0) to_t16<TensorType::Q8_0>(base + t * j.act_stride, w.cols, base16 + t * stride);
+        else to_t16<TensorType::Q4_0>(base + t * j.act_stride, w.cols, base16 + t * stride);
+      }
+      j.act = base16;
+      j.act_stride = stride;
+    }
   }
   // Threads only pay off above a few tens of microseconds of work.
   const int64_t work = w.rows * w.cols * n_tokens;
@@ -910,6 +893,22 @@ size_t row_size(TensorType type, int64_t cols) {
 }
 
 bool matmul_supports(TensorType type) { return quant_supports(type); }
+
+size_t packed_size(TensorType type, int64_t rows, int64_t cols) {
+  if ((type != TensorType::Q8_0 && type != TensorType::Q4_0) || !cpu_has_avx512()) return 0;
+  const size_t qb = type == TensorType::Q4_0 ? p16_qbytes<TensorType::Q4_0>() : p16_qbytes<TensorType::Q8_0>();
+  return static_cast<size_t>(rows) * static_cast<size_t>(p16_groups(cols)) * (qb + 32);
+}
+
+void pack_rows(const WeightView& w, uint8_t* out, int64_t r0, int64_t r1) {
+  if (packed_size(w.type, w.rows, w.cols) == 0) fail("pack_rows: {} has no packed layout here", tensor_type_name(w.type));
+  const size_t qb = w.type == TensorType::Q4_0 ? p16_qbytes<TensorType::Q4_0>() : p16_qbytes<TensorType::Q8_0>();
+  const size_t qstride = p16_groups(w.cols) * qb, sstride = p16_groups(w.cols) * 32;
+  uint8_t* qs = out + r0 * qstride;
+  uint8_t* sc = out + w.rows * qstride + r0 * sstride;
+  if (w.type == TensorType::Q4_0) pack_p16<TensorType::Q4_0>(w, r0, r1, qs, sc);
+  else pack_p16<TensorType::Q8_0>(w, r0, r1, qs, sc);
+}
 
 void matmul(const WeightView& w, const float* x, int64_t ldx, int n_tokens, float* y, int64_t ldy, ThreadPool* pool) {
   matmul_impl(w, x, ldx, n_tokens, y, ldy, pool, true);

@@ -14,7 +14,7 @@
 //
 // Two kernel families (ops/cpu_features.h) fix the lane count: Lanes8 (AVX2,
 // 8-lane accumulators) and Lanes16 (AVX-512 + VNNI, 16-lane accumulators;
-// Q8_0/Q4_0 put block pairs in one vector, see matmul.cpp). A process uses
+// Q8_0/Q4_0 give each lane its own block, see "P16 layout" below). A process uses
 // one family for every call, whatever k, so the invariance above holds; the
 // two families' floats differ slightly from each other.
 //
@@ -41,7 +41,38 @@ struct WeightView {
   int64_t cols = 0;
   const uint8_t* data = nullptr;  // not owned; rows * row_bytes bytes
   size_t row_bytes = 0;
+  // Optional copy of a Q8_0/Q4_0 matrix in the P16 layout below (pack_rows),
+  // 64-byte aligned, not owned. Null: the Lanes16 kernels repack rows into a
+  // scratch buffer as they go (same results, slower at k = 1).
+  const uint8_t* packed = nullptr;
 };
+
+// P16 layout: what the Lanes16 Q8_0/Q4_0 kernels stream. The 16 int32 lanes
+// of a zmm hold 16 consecutive blocks, so one vpdpbusd adds 4 products to
+// every block's exact integer sum and no lane ever mixes two blocks. Per row,
+// the blocks go in groups s of 16 (b = 16s + i, i = 0..15; the last group is
+// padded with zero blocks):
+//
+//   qs part, group (r, s):  Q4_0 4 vectors, Q8_0 8 vectors of 64 bytes
+//     vector j:  | blk 0 qs[4j..4j+3] | blk 1 qs[4j..4j+3] | ... | blk 15 ... |
+//                  (Q8_0 stored as q + 128, i.e. unsigned)
+//     Q4_0: low nibbles are elements 4j..4j+3, high nibbles 4j+16..4j+19
+//   scale part, group (r, s): 16 x f16 (block i's d; 0 for padding)
+//
+//   memory: [qs (0,0) (0,1) .. (0,nsg-1) (1,0) .. (rows-1,nsg-1)] [scales, same order]
+//
+// The activations are transposed to match (vector j lane i = elements
+// 4j..4j+3 of block i), so the kernel needs no shuffles at all. Same bytes
+// per block as the GGUF layout: packing costs a copy at load, not memory
+// bandwidth per token.
+
+// Bytes of the P16 copy of a rows x cols `type` matrix; 0 when the type has
+// no P16 layout (only Q8_0 and Q4_0 do) or the CPU lacks the Lanes16 kernels.
+size_t packed_size(TensorType type, int64_t rows, int64_t cols);
+// Writes rows [r0, r1) of w's P16 copy into `out` (the whole matrix's
+// packed_size bytes, 64-byte aligned). Threads may pack disjoint row ranges
+// of one matrix concurrently.
+void pack_rows(const WeightView& w, uint8_t* out, int64_t r0, int64_t r1);
 
 // Bytes of one row of `cols` elements of `type` (cols must be a whole number
 // of blocks).

@@ -25,6 +25,10 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Drops the whole pages inside [p, p + n) from this process's resident
+  // memory (madvise DONTNEED). Reads stay valid: the pages come back from
+  // the file. For data copied elsewhere (repacked weights).
+  void release_pages(const uint8_t* p, size_t n) const;
 
  private:
   std::string path_;
