@@ -91,7 +91,7 @@ void BM_Attention(benchmark::State& st, KVType kt) {
   const int n = static_cast<int>(st.range(0));
   const AttentionShape s{32, 4, 64, 0.125f};
   const int re = 4 * 64;
-  std::vector<float> kf(n * re), vf(n * re), q(32 * 64), out(32 * 64), sc(n);
+  std::vector<float> kf(n * re), vf(n * re), q(32 * 64), out(32 * 64), sc(attention_scratch_floats(n));
   for (size_t i = 0; i < kf.size(); ++i) kf[i] = std::sin(0.01f * i), vf[i] = std::cos(0.01f * i);
   for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.3f * i);
   std::vector<uint16_t> kh(kf.size()), vh(vf.size());

@@ -45,7 +45,7 @@ TEST_P(KernelAttention, HeadSplitMatchesWholeBitExact) {
   std::vector<float> q(s.n_head * s.head_dim);
   for (auto& x : q) x = static_cast<float>(rng.uniform() * 4 - 2);
   std::vector<int32_t> extra = {70, 72, 75};
-  std::vector<float> sc(100), whole(q.size()), part(q.size(), -1.0f);
+  std::vector<float> sc(attention_scratch_floats(63)), whole(q.size()), part(q.size(), -1.0f);
   attention_one(s, q.data(), c.k(kt), c.v(kt), kt, 60, extra.data(), 3, sc.data(), whole.data());
   for (int cut : {1, 3, 4, 7}) {
     attention_heads(s, 0, cut, q.data(), c.k(kt), c.v(kt), kt, 60, extra.data(), 3, sc.data(), part.data());
@@ -57,8 +57,17 @@ TEST_P(KernelAttention, HeadSplitMatchesWholeBitExact) {
 TEST_P(KernelAttention, SimdMatchesScalarBitExact) {
   if (!cpu_has_avx2()) GTEST_SKIP() << "no AVX2";
   const KVType kt = GetParam();
+  // Head sets (kAttentionHeadSet) of 1..4 heads per KV head: groups of 1, 2,
+  // 3 (4 + 2 + ... splits), 8 (TinyLlama); head sizes 8..128. Both the AVX2
+  // build and (on AVX-512 CPUs) the wide build against the scalar twin.
+  std::vector<KernelMode> modes = {KernelMode::Avx2};
+  if (cpu_has_avx512()) modes.push_back(KernelMode::Auto);
+  for (KernelMode mode : modes)
   for (AttentionShape s : {AttentionShape{8, 4, 8, 0.3535f}, AttentionShape{4, 2, 64, 0.125f},
-                           AttentionShape{2, 1, 128, 0.0883f}, AttentionShape{2, 2, 96, 0.1f}}) {
+                           AttentionShape{2, 1, 128, 0.0883f}, AttentionShape{2, 2, 96, 0.1f},
+                           AttentionShape{6, 2, 32, 0.17f}, AttentionShape{32, 4, 64, 0.125f},
+                           AttentionShape{8, 1, 16, 0.25f}, AttentionShape{5, 1, 64, 0.125f}}) {
+    set_kernel_mode(mode);
     const int re = s.n_head_kv * s.head_dim;
     Cache c = make_cache(120, re, 5);
     Rng rng(3);
@@ -68,13 +77,16 @@ TEST_P(KernelAttention, SimdMatchesScalarBitExact) {
     for (int64_t n_prefix : {0, 1, 7, 8, 9, 33, 99}) {
       for (int64_t ne : {0, 1, 3, 5}) {
         if (n_prefix + ne == 0) continue;
-        std::vector<float> sc(200), a(q.size()), b(q.size());
+        std::vector<float> sc(attention_scratch_floats(200)), a(q.size()), b(q.size());
         attention_one(s, q.data(), c.k(kt), c.v(kt), kt, n_prefix, extra.data(), ne, sc.data(), a.data());
         attention_one_scalar(s, q.data(), c.k(kt), c.v(kt), kt, n_prefix, extra.data(), ne, sc.data(), b.data());
-        ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << "hd " << s.head_dim << " prefix " << n_prefix;
+        ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4))
+            << "mode " << static_cast<int>(mode) << " heads " << s.n_head << "/" << s.n_head_kv << " hd " << s.head_dim
+            << " prefix " << n_prefix;
       }
     }
   }
+  set_kernel_mode(KernelMode::Auto);
 }
 
 TEST_P(KernelAttention, CommittedAndInBatchKeysAgree) {
@@ -90,7 +102,7 @@ TEST_P(KernelAttention, CommittedAndInBatchKeysAgree) {
     std::memcpy(&c.kh[(60 + r) * re], &c.kh[(20 + r) * re], re * 2);
     std::memcpy(&c.vh[(60 + r) * re], &c.vh[(20 + r) * re], re * 2);
   }
-  std::vector<float> q(s.n_head * s.head_dim, 0.1f), sc(100), a(q.size()), b(q.size());
+  std::vector<float> q(s.n_head * s.head_dim, 0.1f), sc(attention_scratch_floats(30)), a(q.size()), b(q.size());
   for (size_t i = 0; i < q.size(); ++i) q[i] = 0.01f * static_cast<float>(i % 17);
   attention_one(s, q.data(), c.k(kt), c.v(kt), kt, 30, nullptr, 0, sc.data(), a.data());
   std::vector<int32_t> extra;
@@ -103,7 +115,7 @@ TEST_P(KernelAttention, MatchesDoubleSoftmax) {
   const KVType kt = GetParam();
   const AttentionShape s{2, 1, 64, 0.125f};
   Cache c = make_cache(50, 64, 2);
-  std::vector<float> q(128), sc(64), out(128);
+  std::vector<float> q(128), sc(attention_scratch_floats(50)), out(128);
   Rng rng(4);
   for (auto& x : q) x = static_cast<float>(rng.uniform() * 6 - 3);
   attention_one(s, q.data(), c.k(kt), c.v(kt), kt, 50, nullptr, 0, sc.data(), out.data());

@@ -28,7 +28,7 @@ InferenceContext::InferenceContext(const LlamaModel& model, const ContextOptions
   ff_a_.resize(B * hp.n_ff);
   ff_b_.resize(B * hp.n_ff);
   hidden_sel_.resize(B * hp.n_embd);
-  scores_.resize(static_cast<size_t>(pool_.size()) * (n_ctx + B));
+  scores_.resize(static_cast<size_t>(pool_.size()) * attention_scratch_floats(n_ctx + B));
   extra_.resize(static_cast<size_t>(pool_.size()) * B);
 }
 
@@ -75,7 +75,7 @@ const float* InferenceContext::forward(const Batch& b) {
     // flattened pairs (even a single decode token's heads).
     const void* kc = kv_.k(l);
     const void* vc = kv_.v(l);
-    const int64_t score_stride = kv_.n_ctx() + max_batch_;
+    const int64_t score_stride = attention_scratch_floats(kv_.n_ctx() + max_batch_);
     const int nh = hp.n_head;
     auto attend = [&](int64_t u0, int64_t u1, int t) {
       float* scores = scores_.data() + t * score_stride;

@@ -2,6 +2,7 @@
 
 #include "ops/hsum.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <immintrin.h>
@@ -130,78 +131,167 @@ void attention_scalar(const AttentionShape& s, const float* q, const T* k, const
 }
 
 // AVX2 twin; requires head_dim % 8 == 0 (callers fall back otherwise).
-template <typename T>
-__attribute__((target("avx2,fma,f16c"))) void attention_avx2(const AttentionShape& s, const float* q, const T* k,
-                                                             const T* v, int64_t n_prefix, const int32_t* extra,
-                                                             int64_t n_extra, float* scores, float* out, int h0,
-                                                             int h1) {
+// Heads that share a KV head (grouped-query attention) go G at a time so a
+// key or value row is loaded once for all of them; every (head, key) still
+// runs exactly the per-head operation sequence above.
+
+#define LK_ATT_AVX2 __attribute__((always_inline, target("avx2,fma,f16c"))) inline
+
+// Scores of G heads (queries qh[g]) over all keys into sc[g][0..n_keys).
+template <typename T, int G>
+LK_ATT_AVX2 void scores_group(const float* const* qh, const T* k, int64_t row, int64_t off, int64_t n_prefix,
+                              const int32_t* extra, int64_t n_keys, int hd, float scale, float* const* sc) {
+  int64_t j = 0;
+  // Four keys at a time: independent FMA chains.
+  for (; j + 4 <= n_keys; j += 4) {
+    const T* kr[4];
+    for (int u = 0; u < 4; ++u) kr[u] = k + key_row(j + u, n_prefix, extra) * row + off;
+    __m256 a[G][4];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) a[g][u] = _mm256_setzero_ps();
+    for (int i = 0; i < hd; i += 8) {
+      __m256 kv[4];
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) kv[u] = ld8(kr[u] + i);
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        const __m256 qv = _mm256_loadu_ps(qh[g] + i);
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; ++u) a[g][u] = _mm256_fmadd_ps(qv, kv[u], a[g][u]);
+      }
+    }
+    for (int g = 0; g < G; ++g)
+      for (int u = 0; u < 4; ++u) sc[g][j + u] = hsum8(a[g][u]) * scale;
+  }
+  for (; j < n_keys; ++j) {
+    const T* kr = k + key_row(j, n_prefix, extra) * row + off;
+    for (int g = 0; g < G; ++g) {
+      __m256 a = _mm256_setzero_ps();
+      for (int i = 0; i < hd; i += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(qh[g] + i), ld8(kr + i), a);
+      sc[g][j] = hsum8(a) * scale;
+    }
+  }
+}
+
+// Scores -> exp(score - max) in place; returns their sum (fixed order).
+LK_ATT_AVX2 float softmax_numerators(float* scores, int64_t n_keys) {
+  const int64_t nk8 = n_keys & ~int64_t{7};
+  float mx = -INFINITY;
+  for (int64_t jj = 0; jj < n_keys; ++jj) mx = scores[jj] > mx ? scores[jj] : mx;
+  const __m256 vmx = _mm256_set1_ps(mx);
+  __m256 vs = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j < nk8; j += 8) {
+    const __m256 e = exp_poly8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vmx));
+    _mm256_storeu_ps(scores + j, e);
+    vs = _mm256_add_ps(vs, e);
+  }
+  float sum = hsum8(vs);
+  for (; j < n_keys; ++j) {
+    scores[j] = exp_poly_scalar(scores[j] - mx);
+    sum = sum + scores[j];
+  }
+  return sum;
+}
+
+// Weighted values of V heads sharing a KV head: oh[g] = sum_j e[g][j] * v_j
+// / sums[g]. The outputs stay in registers (head_dim <= 64 per pass; larger
+// heads go in 64-wide column blocks).
+template <typename T, int V>
+LK_ATT_AVX2 void values_group(const T* v, int64_t row, int64_t off, int64_t n_prefix, const int32_t* extra,
+                              int64_t n_keys, int hd, float* const* e, const float* sums, float* const* oh) {
+  for (int c0 = 0; c0 < hd; c0 += 64) {
+    const int nv = (hd - c0 >= 64 ? 64 : hd - c0) / 8;
+    __m256 acc[V][8];
+#pragma GCC unroll 4
+    for (int g = 0; g < V; ++g)
+#pragma GCC unroll 8
+      for (int u = 0; u < 8; ++u) acc[g][u] = _mm256_setzero_ps();
+    for (int64_t jj = 0; jj < n_keys; ++jj) {
+      const T* vr = v + key_row(jj, n_prefix, extra) * row + off + c0;
+      __m256 p[V];
+#pragma GCC unroll 4
+      for (int g = 0; g < V; ++g) p[g] = _mm256_set1_ps(e[g][jj]);
+      if (nv == 8) {
+#pragma GCC unroll 8
+        for (int u = 0; u < 8; ++u) {
+          const __m256 vv = ld8(vr + 8 * u);
+#pragma GCC unroll 4
+          for (int g = 0; g < V; ++g) acc[g][u] = _mm256_fmadd_ps(p[g], vv, acc[g][u]);
+        }
+      } else {
+        for (int u = 0; u < nv; ++u) {
+          const __m256 vv = ld8(vr + 8 * u);
+          for (int g = 0; g < V; ++g) acc[g][u] = _mm256_fmadd_ps(p[g], vv, acc[g][u]);
+        }
+      }
+    }
+    for (int g = 0; g < V; ++g) {
+      const __m256 vinv = _mm256_set1_ps(1.0f / sums[g]);
+      for (int u = 0; u < nv; ++u) _mm256_storeu_ps(oh[g] + c0 + 8 * u, _mm256_mul_ps(acc[g][u], vinv));
+    }
+  }
+}
+
+// Heads [h0, h1) in sets of up to G (scores) / V (values) heads per KV head.
+// scores: kAttentionHeadSet score rows of n_keys floats.
+template <typename T, int G, int V>
+LK_ATT_AVX2 void attention_simd_body(const AttentionShape& s, const float* q, const T* k, const T* v, int64_t n_prefix,
+                                     const int32_t* extra, int64_t n_extra, float* scores, float* out, int h0, int h1) {
+  static_assert(G <= kAttentionHeadSet && V <= G);
   const int64_t row = static_cast<int64_t>(s.n_head_kv) * s.head_dim;
   const int group = s.n_head / s.n_head_kv;
   const int64_t n_keys = n_prefix + n_extra;
   const int hd = s.head_dim;
-  const int64_t nk8 = n_keys & ~int64_t{7};
-  for (int h = h0; h < h1; ++h) {
-    const float* qh = q + static_cast<int64_t>(h) * hd;
-    const int64_t off = static_cast<int64_t>(h / group) * hd;
-    // Scores, four keys at a time (independent FMA chains).
-    int64_t j = 0;
-    for (; j + 4 <= n_keys; j += 4) {
-      const T* kr[4];
-      for (int u = 0; u < 4; ++u) kr[u] = k + key_row(j + u, n_prefix, extra) * row + off;
-      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      for (int i = 0; i < hd; i += 8) {
-        const __m256 qv = _mm256_loadu_ps(qh + i);
-        a0 = _mm256_fmadd_ps(qv, ld8(kr[0] + i), a0);
-        a1 = _mm256_fmadd_ps(qv, ld8(kr[1] + i), a1);
-        a2 = _mm256_fmadd_ps(qv, ld8(kr[2] + i), a2);
-        a3 = _mm256_fmadd_ps(qv, ld8(kr[3] + i), a3);
-      }
-      scores[j] = hsum8(a0) * s.scale;
-      scores[j + 1] = hsum8(a1) * s.scale;
-      scores[j + 2] = hsum8(a2) * s.scale;
-      scores[j + 3] = hsum8(a3) * s.scale;
+  for (int h = h0; h < h1;) {
+    const int kvh = h / group;
+    const int hend = std::min(h1, (kvh + 1) * group);
+    const int ng = std::min(G, hend - h);
+    const int64_t off = static_cast<int64_t>(kvh) * hd;
+    const float* qh[G];
+    float* sc[G];
+    float* oh[G];
+    float sums[G];
+    for (int g = 0; g < ng; ++g) {
+      qh[g] = q + static_cast<int64_t>(h + g) * hd;
+      sc[g] = scores + g * n_keys;
+      oh[g] = out + static_cast<int64_t>(h + g) * hd;
     }
-    for (; j < n_keys; ++j) {
-      const T* kr = k + key_row(j, n_prefix, extra) * row + off;
-      __m256 a = _mm256_setzero_ps();
-      for (int i = 0; i < hd; i += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(qh + i), ld8(kr + i), a);
-      scores[j] = hsum8(a) * s.scale;
+    // Fixed-size groups keep the accumulators in registers.
+    if constexpr (G >= 4) {
+      if (ng == 4) scores_group<T, 4>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc);
     }
-    float mx = -INFINITY;
-    for (int64_t jj = 0; jj < n_keys; ++jj) mx = scores[jj] > mx ? scores[jj] : mx;
-    const __m256 vmx = _mm256_set1_ps(mx);
-    __m256 vs = _mm256_setzero_ps();
-    for (j = 0; j < nk8; j += 8) {
-      const __m256 e = exp_poly8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vmx));
-      _mm256_storeu_ps(scores + j, e);
-      vs = _mm256_add_ps(vs, e);
+    if (ng == 2 || (G >= 4 && ng == 3)) {
+      scores_group<T, 2>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc);
+      if (ng == 3) scores_group<T, 1>(qh + 2, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc + 2);
+    } else if (ng == 1) {
+      scores_group<T, 1>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc);
     }
-    float sum = hsum8(vs);
-    for (; j < n_keys; ++j) {
-      scores[j] = exp_poly_scalar(scores[j] - mx);
-      sum = sum + scores[j];
-    }
-    // Weighted values: the head's output stays in registers (head_dim <= 128
-    // -> at most 16 vectors; larger heads go in 128-wide column blocks).
-    float* oh = out + static_cast<int64_t>(h) * hd;
-    const __m256 vinv = _mm256_set1_ps(1.0f / sum);
-    for (int c0 = 0; c0 < hd; c0 += 64) {
-      const int nv = (hd - c0 >= 64 ? 64 : hd - c0) / 8;
-      __m256 acc[8];
-      for (int u = 0; u < 8; ++u) acc[u] = _mm256_setzero_ps();
-      for (int64_t jj = 0; jj < n_keys; ++jj) {
-        const T* vr = v + key_row(jj, n_prefix, extra) * row + off + c0;
-        const __m256 p = _mm256_set1_ps(scores[jj]);
-        if (nv == 8) {
-#pragma GCC unroll 8
-          for (int u = 0; u < 8; ++u) acc[u] = _mm256_fmadd_ps(p, ld8(vr + 8 * u), acc[u]);
-        } else {
-          for (int u = 0; u < nv; ++u) acc[u] = _mm256_fmadd_ps(p, ld8(vr + 8 * u), acc[u]);
-        }
-      }
-      for (int u = 0; u < nv; ++u) _mm256_storeu_ps(oh + c0 + 8 * u, _mm256_mul_ps(acc[u], vinv));
-    }
+    for (int g = 0; g < ng; ++g) sums[g] = softmax_numerators(sc[g], n_keys);
+    int g = 0;
+    if constexpr (V >= 2)
+      for (; g + 2 <= ng; g += 2) values_group<T, 2>(v, row, off, n_prefix, extra, n_keys, hd, sc + g, sums + g, oh + g);
+    for (; g < ng; ++g) values_group<T, 1>(v, row, off, n_prefix, extra, n_keys, hd, sc + g, sums + g, oh + g);
+    h += ng;
   }
+}
+
+// 16 ymm registers: 2 heads per score pass, 1 per value pass.
+template <typename T>
+__attribute__((target("avx2,fma,f16c"))) void attention_avx2(const AttentionShape& s, const float* q, const T* k,
+                                                             const T* v, int64_t n_prefix, const int32_t* extra,
+                                                             int64_t n_extra, float* scores, float* out, int h0, int h1) {
+  attention_simd_body<T, 2, 1>(s, q, k, v, n_prefix, extra, n_extra, scores, out, h0, h1);
+}
+// The same ymm operations with AVX-512VL encodings (32 registers): 4 heads
+// per score pass, 2 per value pass. Same bits as attention_avx2.
+template <typename T>
+__attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma,f16c"))) void attention_avx2_wide(
+    const AttentionShape& s, const float* q, const T* k, const T* v, int64_t n_prefix, const int32_t* extra,
+    int64_t n_extra, float* scores, float* out, int h0, int h1) {
+  attention_simd_body<T, 4, 2>(s, q, k, v, n_prefix, extra, n_extra, scores, out, h0, h1);
 }
 
 template <typename T>
@@ -209,7 +299,10 @@ void attention_dispatch(bool simd, const AttentionShape& s, const float* q, cons
                         int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out, int h0, int h1) {
   const T* kk = static_cast<const T*>(k);
   const T* vv = static_cast<const T*>(v);
-  if (simd && s.head_dim % 8 == 0) attention_avx2(s, q, kk, vv, n_prefix, extra, n_extra, scores, out, h0, h1);
+  if (simd && s.head_dim % 8 == 0 && use_avx512())
+    attention_avx2_wide(s, q, kk, vv, n_prefix, extra, n_extra, scores, out, h0, h1);
+  else if (simd && s.head_dim % 8 == 0)
+    attention_avx2(s, q, kk, vv, n_prefix, extra, n_extra, scores, out, h0, h1);
   else attention_scalar(s, q, kk, vv, n_prefix, extra, n_extra, scores, out, h0, h1);
 }
 

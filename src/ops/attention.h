@@ -23,8 +23,14 @@ struct AttentionShape {
 // KV cache element types supported by attention.
 enum class KVType { F32, F16 };
 
+// Heads that share a KV head are processed up to this many at a time; the
+// scores scratch holds one row of keys per head of a set.
+inline constexpr int kAttentionHeadSet = 4;
+inline constexpr int64_t attention_scratch_floats(int64_t n_keys) { return kAttentionHeadSet * n_keys; }
+
 // q: [n_head * head_dim]. k, v: cache rows of n_head_kv * head_dim elements
-// of `type`. scores: scratch of at least n_prefix + n_extra floats.
+// of `type`. scores: scratch of at least attention_scratch_floats(n_prefix +
+// n_extra) floats.
 // out: [n_head * head_dim].
 //
 // The AVX2 path (head_dim % 8 == 0) and attention_one_scalar() follow one

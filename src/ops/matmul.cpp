@@ -359,7 +359,13 @@ LK_AVX512 void float_tile16(const uint8_t* w, size_t wstride, const float* x, in
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   const int64_t n16 = n & ~int64_t{15};
+  constexpr int64_t esz = TY == TensorType::F32 ? 4 : 2;
   for (int64_t i = 0; i < n16; i += 16) {
+    // Weights stream from memory (once per row group): ask for them ~1 KB
+    // ahead of use, one prefetch per cache line.
+    if ((i * esz) % 64 == 0)
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + r * wstride + i * esz + 1024), _MM_HINT_T0);
     __m512 wv[R];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) wv[r] = load16<TY>(w + r * wstride, i);
@@ -387,6 +393,12 @@ LK_AVX512 void float_tile16(const uint8_t* w, size_t wstride, const float* x, in
 // collect 8 vpdpbusd (unsigned weight bytes x signed activations, exact):
 // Q4_0 the low and high nibbles of 4 vectors, Q8_0 the 8 vectors of q + 128.
 // Then acc = fma(float(sums), d_w * d_x, acc): q32_dot_scalar16 exactly.
+
+
+
+
+
+
 
 constexpr int64_t p16_groups(int64_t cols) { return (cols / kQK + 15) / 16; }
 template <TensorType TY>
@@ -425,16 +437,15 @@ LK_AVX512 void to_t16(const uint8_t* a32, int64_t cols, uint8_t* out) {
   }
 }
 
-// Rows [r, r + R) x tokens [0, T): qs/sc point at row r's first group.
+// Rows [r, r + R) x tokens [0, T): qs/sc point at row r's first group. The
+// float accumulators are touched once per group (after 8 vpdpbusd), so they
+// live in memory and the registers go to the int sums and weights: up to
+// R*T + R + 1 zmm.
 template <TensorType TY, int R, int T>
 LK_AVX512 void p16_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, size_t sstride, const uint8_t* act,
                         size_t astride, int64_t nsg, float* y, int64_t ldy) {
   constexpr size_t QB = p16_qbytes<TY>();
-  __m512 acc[R][T];
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 16
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  alignas(64) float acc[R][T][16] = {};
   const __m512i m4 = _mm512_set1_epi8(15);
   const uint8_t* xd = act + nsg * 512;
   const uint8_t* xo = act + nsg * 576;
@@ -448,53 +459,41 @@ LK_AVX512 void p16_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, si
     }
     const uint8_t* xs = act + s * 512;
     const uint8_t* ws = qs + s * QB;
-    if constexpr (TY == TensorType::Q4_0) {
-#pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) {
-        __m512i lo[R], hi[R];
+    // Step j: weight vector (Q4_0: nibble half) against activation vector j.
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      __m512i wv[R];
 #pragma GCC unroll 16
-        for (int r = 0; r < R; ++r) {
-          const __m512i v = _mm512_load_si512(ws + r * qstride + j * 64);
-          lo[r] = _mm512_and_si512(v, m4);
-          hi[r] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-        }
-#pragma GCC unroll 16
-        for (int t = 0; t < T; ++t) {
-          const __m512i xl = _mm512_load_si512(xs + t * astride + j * 64);
-          const __m512i xh = _mm512_load_si512(xs + t * astride + (j + 4) * 64);
-#pragma GCC unroll 16
-          for (int r = 0; r < R; ++r) is[r][t] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(is[r][t], lo[r], xl), hi[r], xh);
+      for (int r = 0; r < R; ++r) {
+        if constexpr (TY == TensorType::Q4_0) {
+          const __m512i v = _mm512_load_si512(ws + r * qstride + (j & 3) * 64);
+          wv[r] = _mm512_and_si512(j < 4 ? v : _mm512_srli_epi16(v, 4), m4);
+        } else {
+          wv[r] = _mm512_load_si512(ws + r * qstride + j * 64);
         }
       }
-    } else {
-#pragma GCC unroll 8
-      for (int j = 0; j < 8; ++j) {
-        __m512i v[R];
 #pragma GCC unroll 16
-        for (int r = 0; r < R; ++r) v[r] = _mm512_load_si512(ws + r * qstride + j * 64);
+      for (int t = 0; t < T; ++t) {
+        const __m512i xv = _mm512_load_si512(xs + t * astride + j * 64);
 #pragma GCC unroll 16
-        for (int t = 0; t < T; ++t) {
-          const __m512i xv = _mm512_load_si512(xs + t * astride + j * 64);
-#pragma GCC unroll 16
-          for (int r = 0; r < R; ++r) is[r][t] = _mm512_dpbusd_epi32(is[r][t], v[r], xv);
-        }
+        for (int r = 0; r < R; ++r) is[r][t] = _mm512_dpbusd_epi32(is[r][t], wv[r], xv);
       }
     }
-    __m512 dw[R];
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r)
-      dw[r] = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sc + r * sstride + s * 32)));
+    for (int r = 0; r < R; ++r) {
+      const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sc + r * sstride + s * 32)));
 #pragma GCC unroll 16
-    for (int t = 0; t < T; ++t) {
-      const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xd + t * astride + s * 64));
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r)
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[r][t]), _mm512_mul_ps(dw[r], dx), acc[r][t]);
+      for (int t = 0; t < T; ++t) {
+        const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xd + t * astride + s * 64));
+        _mm512_store_ps(acc[r][t], _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[r][t]), _mm512_mul_ps(dw, dx),
+                                                   _mm512_load_ps(acc[r][t])));
+      }
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum16(acc[r][t]);
+    for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum16(_mm512_load_ps(acc[r][t]));
 }
+
 // ---- Q4_K ---------------------------------------------------------------------
 // Per super-block and token: int lane k (0..7) = sum over the 8 sub-blocks j
 // of sc_j * (sum of q*x over elements 4k..4k+3 of sub-block j); min lane k =
@@ -536,8 +535,9 @@ float q4k_dot_scalar(const uint8_t* row, const uint8_t* act, int64_t n) {
 }
 
 template <int T>
-__attribute__((target("avx2,fma,f16c"))) void q4k_tile(const uint8_t* w, const uint8_t* act, size_t astride,
-                                                       int64_t n, float* y, int64_t ldy) {
+__attribute__((always_inline, target("avx2,fma,f16c"))) inline void q4k_tile_body(const uint8_t* w, const uint8_t* act,
+                                                                               size_t astride, int64_t n, float* y,
+                                                                               int64_t ldy) {
   __m256 acc[T];
   const float* xd[T];
   const int16_t* xbs[T];
@@ -627,8 +627,9 @@ float q6k_dot_scalar(const uint8_t* row, const uint8_t* act, int64_t n) {
 }
 
 template <int T>
-__attribute__((target("avx2,fma,f16c"))) void q6k_tile(const uint8_t* w, const uint8_t* act, size_t astride,
-                                                       int64_t n, float* y, int64_t ldy) {
+__attribute__((always_inline, target("avx2,fma,f16c"))) inline void q6k_tile_body(const uint8_t* w, const uint8_t* act,
+                                                                               size_t astride, int64_t n, float* y,
+                                                                               int64_t ldy) {
   __m256 acc[T];
   const float* xd[T];
   const int16_t* xbs[T];
@@ -683,6 +684,29 @@ __attribute__((target("avx2,fma,f16c"))) void q6k_tile(const uint8_t* w, const u
     }
   }
   for (int t = 0; t < T; ++t) y[t * ldy] = hsum8(acc[t]);
+}
+
+// The K-quant tiles once for AVX2 (16 ymm registers: up to 4 tokens) and
+// once with AVX-512VL/BW encodings of the same ymm operations (32 registers:
+// 8 tokens, each block decoded half as often). Same instructions on the
+// same 8 lanes, so both give the same bits (Lanes8 and Lanes16 share them).
+template <int T>
+__attribute__((target("avx2,fma,f16c"))) void q4k_tile(const uint8_t* w, const uint8_t* act, size_t astride, int64_t n,
+                                                       float* y, int64_t ldy) {
+  q4k_tile_body<T>(w, act, astride, n, y, ldy);
+}
+template <int T>
+LK_AVX512 void q4k_tile32(const uint8_t* w, const uint8_t* act, size_t astride, int64_t n, float* y, int64_t ldy) {
+  q4k_tile_body<T>(w, act, astride, n, y, ldy);
+}
+template <int T>
+__attribute__((target("avx2,fma,f16c"))) void q6k_tile(const uint8_t* w, const uint8_t* act, size_t astride, int64_t n,
+                                                       float* y, int64_t ldy) {
+  q6k_tile_body<T>(w, act, astride, n, y, ldy);
+}
+template <int T>
+LK_AVX512 void q6k_tile32(const uint8_t* w, const uint8_t* act, size_t astride, int64_t n, float* y, int64_t ldy) {
+  q6k_tile_body<T>(w, act, astride, n, y, ldy);
 }
 
 // ---- per-type row drivers ---------------------------------------------------------
@@ -744,8 +768,10 @@ void q32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
       p16_tile<TY, R, T>(qs + (r - a) * qstride, qstride, sc + (r - a) * sstride, sstride, j.act + t0 * j.act_stride,
                          j.act_stride, nsg, j.y + t0 * j.ldy + r, j.ldy);
     };
+    // 4 rows x 4 tokens measured best on Zen 5 (k = 16 and 64: 2x4, 2x6,
+    // 3x6, 5x4, 6x3, 8x2 were 3-25 % slower); k = 1 streams 4 rows at once.
     if (j.n_tokens == 1) row_tiles<4, 1>(a, b, 1, tile);
-    else row_tiles<2, 6>(a, b, j.n_tokens, tile);
+    else row_tiles<4, 4>(a, b, j.n_tokens, tile);
   };
   if (w.packed) {
     run(w.packed + r0 * qstride, w.packed + w.rows * qstride + r0 * sstride, r0, r1);
@@ -779,14 +805,22 @@ void quant_rows_scalar(const Job& j, int64_t r0, int64_t r1, Dot dot) {
       j.y[t * j.ldy + r] = dot(w.data + r * w.row_bytes, j.act + t * j.act_stride, w.cols);
 }
 
-void k_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
+void k_rows_simd(const Job& j, int64_t r0, int64_t r1, bool wide) {
   const WeightView& w = *j.w;
-  row_tiles<1, 4>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
-    if (w.type == TensorType::Q4_K)
-      q4k_tile<T>(w.data + r * w.row_bytes, j.act + t0 * j.act_stride, j.act_stride, w.cols, j.y + t0 * j.ldy + r, j.ldy);
-    else
-      q6k_tile<T>(w.data + r * w.row_bytes, j.act + t0 * j.act_stride, j.act_stride, w.cols, j.y + t0 * j.ldy + r, j.ldy);
-  });
+  auto tile = [&]<int R, int T>(int64_t r, int t0) {
+    const uint8_t* wr = w.data + r * w.row_bytes;
+    const uint8_t* a = j.act + t0 * j.act_stride;
+    float* y = j.y + t0 * j.ldy + r;
+    if (w.type == TensorType::Q4_K) {
+      if (wide) q4k_tile32<T>(wr, a, j.act_stride, w.cols, y, j.ldy);
+      else q4k_tile<T>(wr, a, j.act_stride, w.cols, y, j.ldy);
+    } else {
+      if (wide) q6k_tile32<T>(wr, a, j.act_stride, w.cols, y, j.ldy);
+      else q6k_tile<T>(wr, a, j.act_stride, w.cols, y, j.ldy);
+    }
+  };
+  if (wide) row_tiles<1, 8>(r0, r1, j.n_tokens, tile);
+  else row_tiles<1, 4>(r0, r1, j.n_tokens, tile);
 }
 
 // Which implementation runs: the family's SIMD kernels or its scalar twins.
@@ -818,8 +852,10 @@ void q32_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
 }
 
 void run_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
-  // K-quants: one kernel (AVX2 when present) in both families.
+  // K-quants: one kernel (AVX2 when present) in both families; the wide
+  // build of it where the CPU has AVX-512.
   const bool k_simd = (impl == Impl::Avx2 || impl == Impl::Avx512) && cpu_has_avx2();
+  const bool k_wide = impl == Impl::Avx512;
   switch (j.w->type) {
     case TensorType::F32: float_rows<TensorType::F32>(j, impl, r0, r1); break;
     case TensorType::F16: float_rows<TensorType::F16>(j, impl, r0, r1); break;
@@ -827,11 +863,11 @@ void run_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
     case TensorType::Q8_0: q32_rows<TensorType::Q8_0>(j, impl, r0, r1); break;
     case TensorType::Q4_0: q32_rows<TensorType::Q4_0>(j, impl, r0, r1); break;
     case TensorType::Q4_K:
-      if (k_simd) k_rows_avx2(j, r0, r1);
+      if (k_simd) k_rows_simd(j, r0, r1, k_wide);
       else quant_rows_scalar(j, r0, r1, q4k_dot_scalar);
       break;
     case TensorType::Q6_K:
-      if (k_simd) k_rows_avx2(j, r0, r1);
+      if (k_simd) k_rows_simd(j, r0, r1, k_wide);
       else quant_rows_scalar(j, r0, r1, q6k_dot_scalar);
       break;
     default: fail("matmul: unsupported tensor type {}", tensor_type_name(j.w->type));
