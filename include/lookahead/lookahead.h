@@ -30,6 +30,8 @@ namespace lookahead {
 struct ModelOptions {
   std::string path;            // GGUF file (llama architecture)
   std::string chat_template;   // Jinja source overriding the model's tokenizer.chat_template; empty = model's
+  bool repack = true;          // copy weights at load into the kernels' layout / huge pages (faster decode,
+                               // slower load; same results either way)
 };
 
 struct ModelInfo {

@@ -13,7 +13,7 @@ Model::~Model() = default;
 std::shared_ptr<const Model> Model::load(const ModelOptions& opts) {
   std::shared_ptr<Model> m(new Model());
   Impl& im = *m->impl_;
-  im.llama = LlamaModel::load(opts.path);
+  im.llama = LlamaModel::load(opts.path, {.repack = opts.repack});
   const GGUFFile& f = im.llama->gguf();
   im.tokenizer = Tokenizer::from_gguf(f);
   if (im.tokenizer->n_vocab() != im.llama->hparams().n_vocab)

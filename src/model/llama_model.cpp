@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <cstring>
 #include <thread>
 
 #include "util/error.h"
@@ -106,16 +108,34 @@ std::unique_ptr<LlamaModel> LlamaModel::load(const std::string& path, const Llam
   return m;
 }
 
+namespace {
+
+// Transparent huge pages for anonymous memory ("always" or "madvise")?
+bool huge_pages_available() {
+  std::FILE* f = std::fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  if (!f) return false;
+  char buf[128] = {};
+  const size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  const std::string s(buf, n);
+  return s.find("[always]") != std::string::npos || s.find("[madvise]") != std::string::npos;
+}
+
+}  // namespace
+
 void LlamaModel::repack(int threads) {
   std::vector<WeightView*> todo;
   for (auto& L : layers_)
     for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) todo.push_back(w);
   todo.push_back(&output_);
+  // Plain copies pay only through huge pages; P16 pays on its own.
+  const bool copy_plain = huge_pages_available();
   std::vector<size_t> offset;
   size_t total = 0;
   for (WeightView* w : todo) {
     offset.push_back(total);
-    total += (packed_size(w->type, w->rows, w->cols) + 63) / 64 * 64;
+    const size_t ps = packed_size(w->type, w->rows, w->cols);
+    total += ((ps ? ps : copy_plain ? w->rows * w->row_bytes : 0) + 63) / 64 * 64;
   }
   if (total == 0) return;
   const double t0 = now_ms();
@@ -127,12 +147,18 @@ void LlamaModel::repack(int threads) {
   auto work = [&] {
     for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
       WeightView& w = *todo[i];
-      if (packed_size(w.type, w.rows, w.cols) == 0) continue;
-      pack_rows(w, packed_.data() + offset[i], 0, w.rows);
-      w.packed = packed_.data() + offset[i];
+      const uint8_t* old = w.data;
+      if (packed_size(w.type, w.rows, w.cols) == 0) {
+        if (!copy_plain) continue;
+        std::memcpy(packed_.data() + offset[i], w.data, w.rows * w.row_bytes);
+        w.data = packed_.data() + offset[i];
+      } else {
+        pack_rows(w, packed_.data() + offset[i], 0, w.rows);
+        w.packed = packed_.data() + offset[i];
+      }
       // The kernels now read the copy; token_embd (get_rows) still reads
       // the mapping when the output matrix is tied to it.
-      if (!(tied_ && &w == &output_)) file_->mapping().release_pages(w.data, w.rows * w.row_bytes);
+      if (!(tied_ && &w == &output_)) file_->mapping().release_pages(old, w.rows * w.row_bytes);
     }
   };
   std::vector<std::thread> pool;

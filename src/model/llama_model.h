@@ -1,11 +1,11 @@
 // The `llama` GGUF architecture (Llama 1/2/3, TinyLlama, CodeLlama, Mistral):
 // hyperparameters and weight views over the mapped file.
 //
-// Ownership: LlamaModel owns the GGUFFile; every WeightView points into its
-// mapping (no copy), and Q8_0/Q4_0 matrices may also point into the model's
-// P16 copy (ops/matmul.h), made at load when the CPU has the Lanes16 kernels:
-// that copy is what the kernels then stream, and the mapped pages it came
-// from are released. Immutable after load: one model can serve many
+// Ownership: LlamaModel owns the GGUFFile and, unless repacking is off, one
+// buffer with copies of the matrices (see LlamaLoadOptions::repack): a
+// WeightView's data then points into that buffer (or, for Q8_0/Q4_0, its
+// `packed` P16 copy does), and the mapped pages it came from are released.
+// token_embd is always read from the mapping. Immutable after load: one model can serve many
 // InferenceContexts on many threads.
 #pragma once
 
@@ -40,10 +40,14 @@ struct LlamaLayer {
 };
 
 struct LlamaLoadOptions {
-  // Copy Q8_0/Q4_0 matrices into the P16 layout when the CPU has the Lanes16
-  // kernels (about 2-4x faster single-token matmuls; costs one pass over
-  // those weights at load, no extra memory once the mapped pages are
-  // released). Off: the kernels repack rows on the fly, same results.
+  // Copy the matrices the kernels stream out of the file mapping at load:
+  // Q8_0/Q4_0 into the P16 layout (CPUs with the Lanes16 kernels; 2-4x
+  // faster single-token matmuls), the other types as they are, into
+  // transparent-huge-page memory where the kernel offers it (2 MB pages:
+  // streaming 4 KB file pages costs a TLB walk per page; F16 TinyLlama
+  // decode 60-80 -> 48 ms). Costs one pass over the weights at load, no
+  // extra resident memory (the mapped pages are released). Off: the kernels
+  // read the mapping and repack rows on the fly; results are identical.
   bool repack = true;
   // Threads that repack (0 = one per CPU).
   int threads = 0;
@@ -64,7 +68,8 @@ class LlamaModel {
   bool tied_output() const { return tied_; }
   // Bytes of weights a single-token forward pass reads (all matrices once).
   uint64_t weight_bytes_per_token() const;
-  // Bytes of the P16 copy (0 if nothing was repacked) and the time it took.
+  // Bytes of the repacked copies (0 if nothing was repacked) and the time
+  // they took.
   size_t packed_bytes() const { return packed_.size(); }
   double repack_ms() const { return repack_ms_; }
 

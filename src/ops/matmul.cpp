@@ -350,9 +350,12 @@ LK_AVX512 inline __m512 load16(const uint8_t* row, int64_t i) {
   }
 }
 
+// next: null to prefetch this tile's own weights ~1 KB ahead (the first
+// token tile of a row group, which streams them from memory); else the next
+// row group's weights, fetched while later token tiles reuse cached ones.
 template <TensorType TY, int R, int T>
 LK_AVX512 void float_tile16(const uint8_t* w, size_t wstride, const float* x, int64_t ldx, int64_t n, float* y,
-                            int64_t ldy) {
+                            int64_t ldy, const uint8_t* next) {
   __m512 acc[R][T];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
@@ -361,11 +364,11 @@ LK_AVX512 void float_tile16(const uint8_t* w, size_t wstride, const float* x, in
   const int64_t n16 = n & ~int64_t{15};
   constexpr int64_t esz = TY == TensorType::F32 ? 4 : 2;
   for (int64_t i = 0; i < n16; i += 16) {
-    // Weights stream from memory (once per row group): ask for them ~1 KB
-    // ahead of use, one prefetch per cache line.
-    if ((i * esz) % 64 == 0)
+    if ((i * esz) % 64 == 0) {
+      const uint8_t* pf = next ? next + i * esz : w + i * esz + 1024;
 #pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(w + r * wstride + i * esz + 1024), _MM_HINT_T0);
+      for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(pf + r * wstride), _MM_HINT_T0);
+    }
     __m512 wv[R];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) wv[r] = load16<TY>(w + r * wstride, i);
@@ -792,8 +795,9 @@ template <TensorType TY>
 void float_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
   row_tiles<4, 6>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
+    const uint8_t* next = t0 > 0 && r + 2 * R <= r1 ? w.data + (r + R) * w.row_bytes : nullptr;
     float_tile16<TY, R, T>(w.data + r * w.row_bytes, w.row_bytes, j.x + t0 * j.ldx, j.ldx, w.cols,
-                           j.y + t0 * j.ldy + r, j.ldy);
+                           j.y + t0 * j.ldy + r, j.ldy, next);
   });
 }
 
