@@ -10,6 +10,11 @@
 #include "ops/cpu_features.h"
 #include "util/fp16.h"
 
+// GCC 12's AVX-512 headers (broadcast/extract with _mm*_undefined_*()) trip
+// these warnings when inlined; the undefined lanes are never read.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 namespace lookahead {
 namespace {
 
@@ -140,8 +145,9 @@ void attention_scalar(const AttentionShape& s, const float* q, const T* k, const
 // Scores of G heads (queries qh[g]) over all keys into sc[g][0..n_keys).
 template <typename T, int G>
 LK_ATT_AVX2 void scores_group(const float* const* qh, const T* k, int64_t row, int64_t off, int64_t n_prefix,
-                              const int32_t* extra, int64_t n_keys, int hd, float scale, float* const* sc) {
-  int64_t j = 0;
+                              const int32_t* extra, int64_t n_keys, int hd, float scale, float* const* sc,
+                              int64_t j0 = 0) {
+  int64_t j = j0;
   // Four keys at a time: independent FMA chains.
   for (; j + 4 <= n_keys; j += 4) {
     const T* kr[4];
@@ -235,6 +241,143 @@ LK_ATT_AVX2 void values_group(const T* v, int64_t row, int64_t off, int64_t n_pr
   }
 }
 
+// ---- AVX-512 forms of the same operations ----------------------------------------
+// Scores: a zmm holds two keys' 8-lane chains side by side (lanes 0-7 key j,
+// 8-15 key j+1; the query's 8 dims broadcast to both halves), each half then
+// summed by hsum8: per key exactly the ymm sequence. Values are element-wise
+// (out[i] = fma(e_j, v_j[i], out[i]) in key order), so 16 dims per zmm give
+// the same bits too.
+
+#define LK_ATT_512 __attribute__((always_inline, target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) inline
+
+template <typename T>
+LK_ATT_512 __m512 ld8x2(const T* a, const T* b) {
+  if constexpr (sizeof(T) == 4)
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(a)), _mm256_loadu_ps(b), 1);
+  else
+    return _mm512_cvtph_ps(_mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b)),
+                                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(a))));
+}
+
+template <typename T>
+LK_ATT_512 __m512 ld16(const T* p) {
+  if constexpr (sizeof(T) == 4) return _mm512_loadu_ps(p);
+  else return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+template <typename T, int G>
+LK_ATT_512 void scores_group512(const float* const* qh, const T* k, int64_t row, int64_t off, int64_t n_prefix,
+                                const int32_t* extra, int64_t n_keys, int hd, float scale, float* const* sc) {
+  int64_t j = 0;
+  // Eight keys (four pairs) at a time.
+  for (; j + 8 <= n_keys; j += 8) {
+    const T* kr[8];
+    for (int u = 0; u < 8; ++u) kr[u] = k + key_row(j + u, n_prefix, extra) * row + off;
+    __m512 a[G][4];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) a[g][u] = _mm512_setzero_ps();
+    for (int i = 0; i < hd; i += 8) {
+      __m512 kv[4];
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) kv[u] = ld8x2(kr[2 * u] + i, kr[2 * u + 1] + i);
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        const __m512 qv = _mm512_broadcast_f32x8(_mm256_loadu_ps(qh[g] + i));
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; ++u) a[g][u] = _mm512_fmadd_ps(qv, kv[u], a[g][u]);
+      }
+    }
+    for (int g = 0; g < G; ++g)
+      for (int u = 0; u < 4; ++u) {
+        sc[g][j + 2 * u] = hsum8(_mm512_castps512_ps256(a[g][u])) * scale;
+        sc[g][j + 2 * u + 1] = hsum8(_mm512_extractf32x8_ps(a[g][u], 1)) * scale;
+      }
+  }
+  if (j < n_keys) scores_group<T, G>(qh, k, row, off, n_prefix, extra, n_keys, hd, scale, sc, j);
+}
+
+// head_dim % 16 == 0 only.
+template <typename T, int V>
+LK_ATT_512 void values_group512(const T* v, int64_t row, int64_t off, int64_t n_prefix, const int32_t* extra,
+                                int64_t n_keys, int hd, float* const* e, const float* sums, float* const* oh) {
+  for (int c0 = 0; c0 < hd; c0 += 64) {
+    const int nv = (hd - c0 >= 64 ? 64 : hd - c0) / 16;
+    __m512 acc[V][4];
+#pragma GCC unroll 4
+    for (int g = 0; g < V; ++g)
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u) acc[g][u] = _mm512_setzero_ps();
+    for (int64_t jj = 0; jj < n_keys; ++jj) {
+      const T* vr = v + key_row(jj, n_prefix, extra) * row + off + c0;
+      __m512 p[V];
+#pragma GCC unroll 4
+      for (int g = 0; g < V; ++g) p[g] = _mm512_set1_ps(e[g][jj]);
+      if (nv == 4) {
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; ++u) {
+          const __m512 vv = ld16(vr + 16 * u);
+#pragma GCC unroll 4
+          for (int g = 0; g < V; ++g) acc[g][u] = _mm512_fmadd_ps(p[g], vv, acc[g][u]);
+        }
+      } else {
+        for (int u = 0; u < nv; ++u) {
+          const __m512 vv = ld16(vr + 16 * u);
+          for (int g = 0; g < V; ++g) acc[g][u] = _mm512_fmadd_ps(p[g], vv, acc[g][u]);
+        }
+      }
+    }
+    for (int g = 0; g < V; ++g) {
+      const __m512 vinv = _mm512_set1_ps(1.0f / sums[g]);
+      for (int u = 0; u < nv; ++u) _mm512_storeu_ps(oh[g] + c0 + 16 * u, _mm512_mul_ps(acc[g][u], vinv));
+    }
+  }
+}
+
+// Heads [h0, h1) in sets of up to 4 per KV head, AVX-512 forms.
+template <typename T>
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) void attention_avx512(
+    const AttentionShape& s, const float* q, const T* k, const T* v, int64_t n_prefix, const int32_t* extra,
+    int64_t n_extra, float* scores, float* out, int h0, int h1) {
+  const int64_t row = static_cast<int64_t>(s.n_head_kv) * s.head_dim;
+  const int group = s.n_head / s.n_head_kv;
+  const int64_t n_keys = n_prefix + n_extra;
+  const int hd = s.head_dim;
+  for (int h = h0; h < h1;) {
+    const int kvh = h / group;
+    const int ng = std::min(kAttentionHeadSet, std::min(h1, (kvh + 1) * group) - h);
+    const int64_t off = static_cast<int64_t>(kvh) * hd;
+    const float* qh[kAttentionHeadSet];
+    float* sc[kAttentionHeadSet];
+    float* oh[kAttentionHeadSet];
+    float sums[kAttentionHeadSet];
+    for (int g = 0; g < ng; ++g) {
+      qh[g] = q + static_cast<int64_t>(h + g) * hd;
+      sc[g] = scores + g * n_keys;
+      oh[g] = out + static_cast<int64_t>(h + g) * hd;
+    }
+    switch (ng) {
+      case 4: scores_group512<T, 4>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc); break;
+      case 3: scores_group512<T, 3>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc); break;
+      case 2: scores_group512<T, 2>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc); break;
+      default: scores_group512<T, 1>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc); break;
+    }
+    for (int g = 0; g < ng; ++g) sums[g] = softmax_numerators(sc[g], n_keys);
+    if (hd % 16 == 0) {
+      switch (ng) {
+        case 4: values_group512<T, 4>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
+        case 3: values_group512<T, 3>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
+        case 2: values_group512<T, 2>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
+        default: values_group512<T, 1>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
+      }
+    } else {
+      for (int g = 0; g < ng; ++g) values_group<T, 1>(v, row, off, n_prefix, extra, n_keys, hd, sc + g, sums + g, oh + g);
+    }
+    h += ng;
+  }
+}
+
 // Heads [h0, h1) in sets of up to G (scores) / V (values) heads per KV head.
 // scores: kAttentionHeadSet score rows of n_keys floats.
 template <typename T, int G, int V>
@@ -285,22 +428,13 @@ __attribute__((target("avx2,fma,f16c"))) void attention_avx2(const AttentionShap
                                                              int64_t n_extra, float* scores, float* out, int h0, int h1) {
   attention_simd_body<T, 2, 1>(s, q, k, v, n_prefix, extra, n_extra, scores, out, h0, h1);
 }
-// The same ymm operations with AVX-512VL encodings (32 registers): 4 heads
-// per score pass, 2 per value pass. Same bits as attention_avx2.
-template <typename T>
-__attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma,f16c"))) void attention_avx2_wide(
-    const AttentionShape& s, const float* q, const T* k, const T* v, int64_t n_prefix, const int32_t* extra,
-    int64_t n_extra, float* scores, float* out, int h0, int h1) {
-  attention_simd_body<T, 4, 2>(s, q, k, v, n_prefix, extra, n_extra, scores, out, h0, h1);
-}
-
 template <typename T>
 void attention_dispatch(bool simd, const AttentionShape& s, const float* q, const void* k, const void* v,
                         int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out, int h0, int h1) {
   const T* kk = static_cast<const T*>(k);
   const T* vv = static_cast<const T*>(v);
   if (simd && s.head_dim % 8 == 0 && use_avx512())
-    attention_avx2_wide(s, q, kk, vv, n_prefix, extra, n_extra, scores, out, h0, h1);
+    attention_avx512(s, q, kk, vv, n_prefix, extra, n_extra, scores, out, h0, h1);
   else if (simd && s.head_dim % 8 == 0)
     attention_avx2(s, q, kk, vv, n_prefix, extra, n_extra, scores, out, h0, h1);
   else attention_scalar(s, q, kk, vv, n_prefix, extra, n_extra, scores, out, h0, h1);
