@@ -462,6 +462,16 @@ LK_AVX512 void p16_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, si
     }
     const uint8_t* xs = act + s * 512;
     const uint8_t* ws = qs + s * QB;
+    if constexpr (T == 1 && TY == TensorType::Q4_0) {
+      // Single token: memory-bound. Fetch the next tile's rows (R rows on)
+      // at this group while this tile computes (Q4_0 decode +3-4 %; Q8_0,
+      // with twice the lines per group, ran 7 % slower with it).
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (size_t l = 0; l < QB; l += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(ws + (R + r) * qstride + l), _MM_HINT_T0);
+    }
     // Step j: weight vector (Q4_0: nibble half) against activation vector j.
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) {
