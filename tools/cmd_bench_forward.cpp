@@ -164,6 +164,7 @@ int cmd_bench_forward(int argc, char** argv) {
   const double t_load0 = now_ms();
   auto model = LlamaModel::load(model_path, lo);
   const double load_ms = now_ms() - t_load0;
+  const long load_rss_kb = peak_rss_kb();  // the model alone, before the bandwidth probe's buffer
   const LlamaHParams& hp = model->hparams();
   const int kmax = 64;
   ContextOptions co;
@@ -259,11 +260,13 @@ int cmd_bench_forward(int argc, char** argv) {
     j["repacked_mb"] = model->packed_bytes() / 1e6;
     j["prefill_ms"] = prefill_ms;
     j["peak_rss_mb"] = rss_kb / 1024.0;
+    j["load_peak_rss_mb"] = load_rss_kb / 1024.0;
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("model %s: %d threads, ctx %d, load %.0f ms (repacking %.0f MB: %.0f ms), prefill %.0f ms, peak RSS %.0f MB\n",
-                model_path.c_str(), pool.size(), ctx, load_ms, model->packed_bytes() / 1e6, model->repack_ms(), prefill_ms,
-                rss_kb / 1024.0);
+    std::printf("model %s: %d threads, ctx %d, load %.0f ms (repacking %.0f MB: %.0f ms, peak RSS %.0f MB), prefill %.0f ms, "
+                "peak RSS %.0f MB (with the 512 MiB bandwidth probe)\n",
+                model_path.c_str(), pool.size(), ctx, load_ms, model->packed_bytes() / 1e6, model->repack_ms(),
+                load_rss_kb / 1024.0, prefill_ms, rss_kb / 1024.0);
     std::printf("weights read per token %.1f MB; read bandwidth %.1f GB/s -> bandwidth floor %.2f ms\n", wbytes / 1e6, bw,
                 bw_floor_ms);
     std::printf("kernel peak %.1f GFLOP/s -> compute floor %.2f ms per token\n", peak,
