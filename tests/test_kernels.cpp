@@ -281,6 +281,45 @@ TEST(KernelPackedLayout, OnlyIntegerBlockTypesHaveOne) {
 INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelPacked, ::testing::Values(TensorType::Q8_0, TensorType::Q4_0),
                          [](const auto& info) { return std::string(tensor_type_name(info.param)); });
 
+// matmul_multi: one activation pass and one dispatch for several matrices,
+// each output exactly what a lone matmul gives; mixed types (different
+// activation formats) are split into groups.
+TEST(KernelMatmulMulti, EachOutputEqualsALoneMatmul) {
+  const int64_t cols = 512;
+  ThreadPool p2(2), p3(3);
+  const std::vector<std::vector<TensorType>> sets = {
+      {TensorType::Q4_0, TensorType::Q4_0, TensorType::Q4_0},
+      {TensorType::Q8_0, TensorType::Q8_0},
+      {TensorType::F16, TensorType::F16, TensorType::F16},
+      {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q4_K},
+      {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q6_K, TensorType::F32, TensorType::Q4_0}};
+  for (KernelMode mode : simd_modes()) {
+    ModeGuard g(mode);
+    for (const auto& types : sets) {
+      std::vector<Matrix> ms;
+      const int64_t rows_of[] = {64, 8, 24, 5, 40};
+      for (size_t m = 0; m < types.size(); ++m) ms.push_back(make_matrix(types[m], rows_of[m], cols, 60 + m));
+      for (int k : {1, 3, 9}) {
+        auto x = make_acts(k, cols, 70 + k);
+        for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &p2, &p3}) {
+          std::vector<std::vector<float>> got(ms.size()), want(ms.size());
+          std::vector<MatmulOut> outs;
+          for (size_t m = 0; m < ms.size(); ++m) {
+            got[m].assign(k * ms[m].w.rows, -1.0f);
+            want[m].assign(k * ms[m].w.rows, -2.0f);
+            outs.push_back({&ms[m].w, got[m].data(), ms[m].w.rows});
+            matmul(ms[m].w, x.data(), cols, k, want[m].data(), ms[m].w.rows, nullptr);
+          }
+          matmul_multi(outs.data(), static_cast<int>(outs.size()), x.data(), cols, k, pool);
+          for (size_t m = 0; m < ms.size(); ++m)
+            ASSERT_EQ(0, std::memcmp(got[m].data(), want[m].data(), got[m].size() * sizeof(float)))
+                << "mode " << static_cast<int>(mode) << " matrix " << m << " (" << tensor_type_name(types[m]) << ") k=" << k;
+        }
+      }
+    }
+  }
+}
+
 TEST(KernelMatmulErrors, UnsupportedTypeNamed) {
   std::vector<uint8_t> bytes(1024);
   WeightView w{TensorType::Q5_K, 1, 256, bytes.data(), 176};

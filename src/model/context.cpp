@@ -63,9 +63,8 @@ const float* InferenceContext::forward(const Batch& b) {
   for (int l = 0; l < hp.n_layer; ++l) {
     const LlamaLayer& L = model_.layers()[l];
     for (int i = 0; i < n; ++i) rms_norm(&x_[i * d], L.attn_norm.data(), d, hp.rms_eps, &xb_[i * d]);
-    matmul(L.wq, xb_.data(), d, n, q_.data(), d, pool);
-    matmul(L.wk, xb_.data(), d, n, k_.data(), dkv, pool);
-    matmul(L.wv, xb_.data(), d, n, v_.data(), dkv, pool);
+    const MatmulOut qkv[] = {{&L.wq, q_.data(), d}, {&L.wk, k_.data(), dkv}, {&L.wv, v_.data(), dkv}};
+    matmul_multi(qkv, 3, xb_.data(), d, n, pool);
     for (int i = 0; i < n; ++i) {
       rope_.apply(&q_[i * d], hp.n_head, b.pos(i));
       rope_.apply(&k_[i * dkv], hp.n_head_kv, b.pos(i));
@@ -100,8 +99,8 @@ const float* InferenceContext::forward(const Batch& b) {
     for (int64_t i = 0; i < static_cast<int64_t>(n) * d; ++i) x_[i] += xb_[i];
 
     for (int i = 0; i < n; ++i) rms_norm(&x_[i * d], L.ffn_norm.data(), d, hp.rms_eps, &xb_[i * d]);
-    matmul(L.w_gate, xb_.data(), d, n, ff_a_.data(), ff, pool);
-    matmul(L.w_up, xb_.data(), d, n, ff_b_.data(), ff, pool);
+    const MatmulOut gate_up[] = {{&L.w_gate, ff_a_.data(), ff}, {&L.w_up, ff_b_.data(), ff}};
+    matmul_multi(gate_up, 2, xb_.data(), d, n, pool);
     // SwiGLU, elementwise (so any split across threads gives the same bytes);
     // std::exp is ~10 ns, worth two threads from a few thousand elements.
     auto swiglu = [&](int64_t i0, int64_t i1, int) {

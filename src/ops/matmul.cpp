@@ -1,5 +1,6 @@
 #include "ops/matmul.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <immintrin.h>
@@ -893,13 +894,27 @@ void run_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
 thread_local std::vector<uint8_t> t_act;
 thread_local std::vector<uint8_t> t_act16;
 
-void matmul_impl(const WeightView& w, const float* x, int64_t ldx, int n_tokens, float* y, int64_t ldy,
-                 ThreadPool* pool, bool simd_allowed) {
+// Kernels that read a matrix of type t share quantized activations with
+// those of type u (same format, and the same T16 offsets under Lanes16)?
+bool same_activations(TensorType t, TensorType u, Impl impl) {
+  if (act_format(t) != act_format(u)) return false;
+  const bool p16 = impl == Impl::Avx512;
+  const bool tq = t == TensorType::Q8_0 || t == TensorType::Q4_0, uq = u == TensorType::Q8_0 || u == TensorType::Q4_0;
+  return !p16 || (tq == uq && (!tq || t == u));
+}
+
+// Outputs outs[0..n) over the same activations: one quantization of them
+// and one dispatch over the concatenated rows (every row is still computed
+// by its own matrix's kernel, so each output equals a lone matmul's).
+void matmul_impl(const MatmulOut* outs, int n, const float* x, int64_t ldx, int n_tokens, ThreadPool* pool,
+                 bool simd_allowed) {
   const Impl impl = current_impl(simd_allowed);
   const bool simd = impl == Impl::Avx2 || impl == Impl::Avx512;
-  if (!matmul_supports(w.type)) fail("matmul: unsupported tensor type {}", tensor_type_name(w.type));
-  if (n_tokens <= 0) return;
-  Job j{&w, x, ldx, nullptr, 0, n_tokens, y, ldy};
+  for (int m = 0; m < n; ++m)
+    if (!matmul_supports(outs[m].w->type)) fail("matmul: unsupported tensor type {}", tensor_type_name(outs[m].w->type));
+  if (n_tokens <= 0 || n <= 0) return;
+  const WeightView& w = *outs[0].w;
+  Job j{&w, x, ldx, nullptr, 0, n_tokens, outs[0].y, outs[0].ldy};
   const ActFormat f = act_format(w.type);
   if (f != ActFormat::Float) {
     j.act_stride = act_row_bytes(f, w.cols);
@@ -926,12 +941,43 @@ void matmul_impl(const WeightView& w, const float* x, int64_t ldx, int n_tokens,
       j.act_stride = stride;
     }
   }
+  constexpr int kMaxOuts = 8;
+  Job jobs[kMaxOuts];
+  int64_t first_row[kMaxOuts + 1] = {0};
+  int64_t work = 0;
+  for (int m = 0; m < n; ++m) {
+    jobs[m] = j;
+    jobs[m].w = outs[m].w;
+    jobs[m].y = outs[m].y;
+    jobs[m].ldy = outs[m].ldy;
+    first_row[m + 1] = first_row[m] + outs[m].w->rows;
+    work += outs[m].w->rows * outs[m].w->cols * n_tokens;
+  }
+  auto rows = [&](int64_t r0, int64_t r1) {
+    for (int m = 0; m < n; ++m) {
+      const int64_t a = std::max(r0, first_row[m]), b = std::min(r1, first_row[m + 1]);
+      if (a < b) run_rows(jobs[m], impl, a - first_row[m], b - first_row[m]);
+    }
+  };
   // Threads only pay off above a few tens of microseconds of work.
-  const int64_t work = w.rows * w.cols * n_tokens;
   if (pool && pool->size() > 1 && work >= (int64_t{1} << 17))
-    pool->parallel_for_balanced(w.rows, 16, [&](int64_t r0, int64_t r1, int) { run_rows(j, impl, r0, r1); });
+    pool->parallel_for_balanced(first_row[n], 16, [&](int64_t r0, int64_t r1, int) { rows(r0, r1); });
   else
-    run_rows(j, impl, 0, w.rows);
+    rows(0, first_row[n]);
+}
+
+void matmul_multi_impl(const MatmulOut* outs, int n, const float* x, int64_t ldx, int n_tokens, ThreadPool* pool,
+                       bool simd_allowed) {
+  const Impl impl = current_impl(simd_allowed);
+  // Runs of outputs that can share activations go together.
+  for (int a = 0; a < n;) {
+    int b = a + 1;
+    while (b < n && b - a < 8 && outs[b].w->cols == outs[a].w->cols &&
+           same_activations(outs[a].w->type, outs[b].w->type, impl))
+      ++b;
+    matmul_impl(outs + a, b - a, x, ldx, n_tokens, pool, simd_allowed);
+    a = b;
+  }
 }
 
 }  // namespace
@@ -961,11 +1007,17 @@ void pack_rows(const WeightView& w, uint8_t* out, int64_t r0, int64_t r1) {
 }
 
 void matmul(const WeightView& w, const float* x, int64_t ldx, int n_tokens, float* y, int64_t ldy, ThreadPool* pool) {
-  matmul_impl(w, x, ldx, n_tokens, y, ldy, pool, true);
+  const MatmulOut o{&w, y, ldy};
+  matmul_impl(&o, 1, x, ldx, n_tokens, pool, true);
+}
+
+void matmul_multi(const MatmulOut* outs, int n_outs, const float* x, int64_t ldx, int n_tokens, ThreadPool* pool) {
+  matmul_multi_impl(outs, n_outs, x, ldx, n_tokens, pool, true);
 }
 
 void matmul_scalar(const WeightView& w, const float* x, int64_t ldx, int n_tokens, float* y, int64_t ldy) {
-  matmul_impl(w, x, ldx, n_tokens, y, ldy, nullptr, false);
+  const MatmulOut o{&w, y, ldy};
+  matmul_impl(&o, 1, x, ldx, n_tokens, nullptr, false);
 }
 
 void dequantize_row(const WeightView& w, int64_t r, float* out) {

@@ -87,6 +87,20 @@ bool matmul_supports(TensorType type);
 void matmul(const WeightView& w, const float* x, int64_t ldx, int n_tokens, float* y, int64_t ldy,
             ThreadPool* pool);
 
+// One output of matmul_multi: y[t*ldy + r] = dot(W row r, x[t*ldx ...]).
+struct MatmulOut {
+  const WeightView* w = nullptr;
+  float* y = nullptr;
+  int64_t ldy = 0;
+};
+// Several matrices over the same activations (a layer's Q, K and V; gate
+// and up): the activations are quantized once and one dispatch covers all
+// their rows, so small matrices (K, V) no longer pay a thread hand-off each.
+// Each output is bit-identical to matmul(*outs[i].w, x, ...). Matrices
+// whose types need different activation formats are run in separate groups.
+// The x rows must not alias any y.
+void matmul_multi(const MatmulOut* outs, int n_outs, const float* x, int64_t ldx, int n_tokens, ThreadPool* pool);
+
 // Same result computed with the scalar twins of the current family only
 // (reference for tests).
 void matmul_scalar(const WeightView& w, const float* x, int64_t ldx, int n_tokens, float* y, int64_t ldy);
