@@ -121,6 +121,18 @@ bool huge_pages_available() {
   return s.find("[always]") != std::string::npos || s.find("[madvise]") != std::string::npos;
 }
 
+// MemAvailable from /proc/meminfo in bytes (0 if unknown).
+size_t available_memory() {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (!f) return 0;
+  char line[256];
+  size_t kb = 0;
+  while (std::fgets(line, sizeof(line), f))
+    if (std::sscanf(line, "MemAvailable: %zu kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb * 1024;
+}
+
 }  // namespace
 
 void LlamaModel::repack(int threads) {
@@ -138,6 +150,10 @@ void LlamaModel::repack(int threads) {
     total += ((ps ? ps : copy_plain ? w->rows * w->row_bytes : 0) + 63) / 64 * 64;
   }
   if (total == 0) return;
+  // The copies are anonymous memory, which (unlike mapped file pages) cannot
+  // be dropped under pressure: a model near the size of RAM stays mmap-only.
+  const size_t avail = available_memory();
+  if (avail != 0 && total > avail / 4 * 3) return;
   const double t0 = now_ms();
   packed_ = AlignedBuffer(total);
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -46,8 +46,10 @@ struct LlamaLoadOptions {
   // transparent-huge-page memory where the kernel offers it (2 MB pages:
   // streaming 4 KB file pages costs a TLB walk per page; F16 TinyLlama
   // decode 60-80 -> 48 ms). Costs one pass over the weights at load, no
-  // extra resident memory (the mapped pages are released). Off: the kernels
-  // read the mapping and repack rows on the fly; results are identical.
+  // extra resident memory (the mapped pages are released). Skipped when the
+  // copies would take more than 3/4 of the available memory (anonymous pages
+  // cannot be dropped under pressure like mapped file pages). Off: the
+  // kernels read the mapping and repack rows on the fly; same results.
   bool repack = true;
   // Threads that repack (0 = one per CPU).
   int threads = 0;
