@@ -236,7 +236,9 @@ TEST_P(KernelPacked, PackedEqualsOnTheFlyAndScalarTwin) {
   ThreadPool p2(2), p3(3);
   ThreadPool* pools[] = {nullptr, &p2, &p3};
   int case_no = 0;
-  for (int64_t cols : {int64_t{544}, int64_t{480}, int64_t{32}, int64_t{2048}}) {
+  const std::vector<int64_t> cols_list = t == TensorType::Q4_K ? std::vector<int64_t>{256, 768, 2048, 512}
+                                                                : std::vector<int64_t>{544, 480, 32, 2048};
+  for (int64_t cols : cols_list) {
     const int64_t rows = 37;
     Matrix m = make_matrix(t, rows, cols, 41 + cols);
     const size_t n = packed_size(t, rows, cols);
@@ -268,7 +270,7 @@ TEST_P(KernelPacked, PackedEqualsOnTheFlyAndScalarTwin) {
 
 TEST(KernelPackedLayout, OnlyIntegerBlockTypesHaveOne) {
   for (TensorType t : kAllTypes)
-    if (t != TensorType::Q8_0 && t != TensorType::Q4_0) {
+    if (t != TensorType::Q8_0 && t != TensorType::Q4_0 && t != TensorType::Q4_K) {
       EXPECT_EQ(packed_size(t, 4, 256), 0u) << tensor_type_name(t);
     }
   if (!cpu_has_avx512()) GTEST_SKIP() << "no Lanes16 kernels on this CPU";
@@ -276,9 +278,12 @@ TEST(KernelPackedLayout, OnlyIntegerBlockTypesHaveOne) {
   EXPECT_EQ(packed_size(TensorType::Q4_0, 3, 2048), 3u * 64 * 18);
   EXPECT_EQ(packed_size(TensorType::Q8_0, 3, 2048), 3u * 64 * 34);
   EXPECT_EQ(packed_size(TensorType::Q4_0, 1, 32), 16u * 18);
+  // Q4_K: 256 bytes of nibbles and a 40-byte scale unit per 16 sub-blocks.
+  EXPECT_EQ(packed_size(TensorType::Q4_K, 3, 2048), 3u * 4 * (256 + 40));
+  EXPECT_EQ(packed_size(TensorType::Q4_K, 1, 256), 256u + 40);
 }
 
-INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelPacked, ::testing::Values(TensorType::Q8_0, TensorType::Q4_0),
+INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelPacked, ::testing::Values(TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K),
                          [](const auto& info) { return std::string(tensor_type_name(info.param)); });
 
 // matmul_multi: one activation pass and one dispatch for several matrices,

@@ -441,6 +441,98 @@ LK_AVX512 void to_t16(const uint8_t* a32, int64_t cols, uint8_t* out) {
   }
 }
 
+// Q4_K (P16K): the same transposed q vectors from AK activations (a
+// sub-block of 32 plays the part of a block), the per-lane dx of the lane's
+// super-block in the d slot and float(sum of the sub-block's q) in the
+// offset slot.
+LK_AVX512 void to_k16(const uint8_t* ak, int64_t cols, uint8_t* out) {
+  const int64_t ng = cols / kQK, nsg = p16_groups(cols);
+  const int* q = reinterpret_cast<const int*>(act_qs(ak));
+  const float* d = act_d(ak, cols);
+  const int16_t* bs = act_bsums(ak, cols);
+  int32_t* oq = reinterpret_cast<int32_t*>(out);
+  float* od = reinterpret_cast<float*>(out + nsg * 512);
+  float* ox = reinterpret_cast<float*>(out + nsg * 576);
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i idx = _mm512_mullo_epi32(iota, _mm512_set1_epi32(kQK / 4));
+  for (int64_t s = 0; s < nsg; ++s) {
+    const int64_t valid = ng - 16 * s < 16 ? ng - 16 * s : 16;
+    const __mmask16 m = static_cast<__mmask16>((1u << valid) - 1);
+    for (int j = 0; j < 8; ++j)
+      _mm512_store_si512(oq + s * 128 + j * 16,
+                         _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, _mm512_add_epi32(idx, _mm512_set1_epi32(j)),
+                                                     q + s * 16 * (kQK / 4), 4));
+    for (int i = 0; i < 16; ++i) {
+      const int64_t g = 16 * s + i;
+      od[s * 16 + i] = i < valid ? d[g / 8] : 0.0f;
+      ox[s * 16 + i] = i < valid ? static_cast<float>(bs[2 * g] + bs[2 * g + 1]) : 0.0f;
+    }
+  }
+}
+
+// Q4_K weights in P16K form: qs as Q4_0's P16 (lane i = sub-block i, low
+// nibbles elements 4j.., high nibbles 16+4j..), and per (row, group) a
+// 40-byte scale unit: sc[16] | m[16] | d, dmin of the group's first and
+// second super-block (f16).
+constexpr size_t kK16Unit = 40;
+
+template <int R, int T>
+LK_AVX512 void p16k_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, size_t sstride, const uint8_t* act,
+                         size_t astride, int64_t nsg, float* y, int64_t ldy) {
+  alignas(64) float acc[R][T][16] = {};
+  const __m512i m4 = _mm512_set1_epi8(15);
+  const uint8_t* xd = act + nsg * 512;
+  const uint8_t* xs16 = act + nsg * 576;
+  for (int64_t s = 0; s < nsg; ++s) {
+    __m512i is[R][T];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) is[r][t] = _mm512_setzero_si512();
+    const uint8_t* xs = act + s * 512;
+    const uint8_t* ws = qs + s * 256;
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      __m512i wv[R];
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
+        const __m512i v = _mm512_load_si512(ws + r * qstride + (j & 3) * 64);
+        wv[r] = _mm512_and_si512(j < 4 ? v : _mm512_srli_epi16(v, 4), m4);
+      }
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) {
+        const __m512i xv = _mm512_load_si512(xs + t * astride + j * 64);
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r) is[r][t] = _mm512_dpbusd_epi32(is[r][t], wv[r], xv);
+      }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* u = sc + r * sstride + s * kK16Unit;
+      const __m512 scf = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(u))));
+      const __m512 mf = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(u + 16))));
+      uint16_t h[4];
+      std::memcpy(h, u + 32, 8);
+      const __m512 dv = _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16(static_cast<short>(h[2])),
+                                                         _mm_set1_epi16(static_cast<short>(h[0]))));
+      const __m512 dmv = _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16(static_cast<short>(h[3])),
+                                                          _mm_set1_epi16(static_cast<short>(h[1]))));
+      const __m512 sign = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int>(0x80000000u)));
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) {
+        const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xd + t * astride + s * 64));
+        const __m512 xsum = _mm512_load_ps(reinterpret_cast<const float*>(xs16 + t * astride + s * 64));
+        __m512 a = _mm512_load_ps(acc[r][t]);
+        a = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(is[r][t]), scf), _mm512_mul_ps(dv, dx), a);
+        a = _mm512_fmadd_ps(_mm512_mul_ps(mf, xsum), _mm512_xor_ps(_mm512_mul_ps(dmv, dx), sign), a);
+        _mm512_store_ps(acc[r][t], a);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum16(_mm512_load_ps(acc[r][t]));
+}
+
 // Rows [r, r + R) x tokens [0, T): qs/sc point at row r's first group. The
 // float accumulators are touched once per group (after 8 vpdpbusd), so they
 // live in memory and the registers go to the int sums and weights: up to
@@ -546,6 +638,37 @@ float q4k_dot_scalar(const uint8_t* row, const uint8_t* act, int64_t n) {
     }
   }
   return hsum8_scalar(lane);
+}
+
+// The Lanes16 Q4_K contract (P16K, see matmul.h): lane i owns sub-blocks
+// (32 elements) g = 16s + i. Per sub-block, with its 6-bit scale sc and min
+// m, the exact int sums isum = sum q*x and xsum = sum x (AK activations:
+// bsums), then lane = fma(float(isum) * sc, d * dx, lane) and
+// lane = fma(m * float(xsum), -(dmin * dx), lane) (both products of small
+// integers are exact in float). Then hsum16_scalar.
+float q4k_dot_scalar16(const uint8_t* row, const uint8_t* act, int64_t n) {
+  const int8_t* xq = act_qs(act);
+  const float* xd = act_d(act, n);
+  const int16_t* bs = act_bsums(act, n);
+  float lane[16] = {};
+  for (int64_t g = 0; g < n / kQK; ++g) {
+    const int64_t b = g / 8;
+    const int j = static_cast<int>(g % 8);
+    const auto* blk = reinterpret_cast<const BlockQ4_K*>(row) + b;
+    int sc, m;
+    q4k_scale_min(blk->scales, j, sc, m);
+    int isum = 0;
+    for (int e = 0; e < kQK; ++e) {
+      const uint8_t byte = blk->qs[32 * (j / 2) + e];
+      isum += (j % 2 ? byte >> 4 : byte & 15) * xq[g * kQK + e];
+    }
+    const int xsum = bs[b * 16 + 2 * j] + bs[b * 16 + 2 * j + 1];
+    const float dx = xd[b];
+    float& l = lane[g % 16];
+    l = std::fmaf(static_cast<float>(isum) * static_cast<float>(sc), fp16_to_fp32(blk->d) * dx, l);
+    l = std::fmaf(static_cast<float>(m) * static_cast<float>(xsum), -(fp16_to_fp32(blk->dmin) * dx), l);
+  }
+  return hsum16_scalar(lane);
 }
 
 template <int T>
@@ -802,6 +925,70 @@ void q32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
     run(qs, sc, a, b);
   }
 }
+// Rows [r0, r1) of a Q4_K matrix in P16K form into qs (row r0's first
+// group, stride nsg * 256) and sc (stride nsg * kK16Unit).
+void pack_p16k(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t* sc) {
+  const int64_t ng = w.cols / kQK, nsg = p16_groups(w.cols);
+  for (int64_t r = r0; r < r1; ++r) {
+    const auto* row = reinterpret_cast<const BlockQ4_K*>(w.data + r * w.row_bytes);
+    uint8_t* q = qs + (r - r0) * nsg * 256;
+    uint8_t* u = sc + (r - r0) * nsg * kK16Unit;
+    std::memset(u, 0, nsg * kK16Unit);
+    for (int64_t s = 0; s < nsg; ++s) {
+      for (int h = 0; h < 2; ++h) {
+        const int64_t b = 2 * s + h;
+        if (8 * b < ng) {
+          std::memcpy(u + s * kK16Unit + 32 + 4 * h, &row[b].d, 2);
+          std::memcpy(u + s * kK16Unit + 34 + 4 * h, &row[b].dmin, 2);
+        }
+      }
+      for (int i = 0; i < 16; ++i) {
+        const int64_t g = 16 * s + i;
+        uint8_t bytes[16] = {};
+        if (g < ng) {
+          const BlockQ4_K& blk = row[g / 8];
+          const int j = static_cast<int>(g % 8);
+          int scv, mv;
+          q4k_scale_min(blk.scales, j, scv, mv);
+          u[s * kK16Unit + i] = static_cast<uint8_t>(scv);
+          u[s * kK16Unit + 16 + i] = static_cast<uint8_t>(mv);
+          auto nib = [&](int e) { const uint8_t by = blk.qs[32 * (j / 2) + e]; return j % 2 ? by >> 4 : by & 15; };
+          for (int e = 0; e < 16; ++e) bytes[e] = static_cast<uint8_t>(nib(e) | (nib(e + 16) << 4));
+        }
+        for (int v = 0; v < 4; ++v) std::memcpy(q + s * 256 + v * 64 + 4 * i, bytes + 4 * v, 4);
+      }
+    }
+  }
+}
+
+void q4k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
+  const WeightView& w = *j.w;
+  const int64_t nsg = p16_groups(w.cols);
+  const size_t qstride = nsg * 256, sstride = nsg * kK16Unit;
+  auto run = [&](const uint8_t* qs, const uint8_t* sc, int64_t a, int64_t b) {
+    auto tile = [&]<int R, int T>(int64_t r, int t0) {
+      p16k_tile<R, T>(qs + (r - a) * qstride, qstride, sc + (r - a) * sstride, sstride, j.act + t0 * j.act_stride,
+                      j.act_stride, nsg, j.y + t0 * j.ldy + r, j.ldy);
+    };
+    if (j.n_tokens == 1) row_tiles<4, 1>(a, b, 1, tile);
+    else row_tiles<4, 4>(a, b, j.n_tokens, tile);
+  };
+  if (w.packed) {
+    run(w.packed + r0 * qstride, w.packed + w.rows * qstride + r0 * sstride, r0, r1);
+    return;
+  }
+  constexpr int64_t kChunk = 16;
+  const size_t need = kChunk * (qstride + sstride) + 64;
+  if (t_packed.size() < need) t_packed.resize(need);
+  uint8_t* qs = t_packed.data() + ((64 - reinterpret_cast<uintptr_t>(t_packed.data()) % 64) % 64);
+  uint8_t* sc = qs + kChunk * qstride;
+  for (int64_t a = r0; a < r1; a += kChunk) {
+    const int64_t b = a + kChunk < r1 ? a + kChunk : r1;
+    pack_p16k(w, a, b, qs, sc);
+    run(qs, sc, a, b);
+  }
+}
+
 template <TensorType TY>
 void float_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
@@ -878,7 +1065,10 @@ void run_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
     case TensorType::Q8_0: q32_rows<TensorType::Q8_0>(j, impl, r0, r1); break;
     case TensorType::Q4_0: q32_rows<TensorType::Q4_0>(j, impl, r0, r1); break;
     case TensorType::Q4_K:
-      if (k_simd) k_rows_simd(j, r0, r1, k_wide);
+      // Lanes16: its own P16K contract; Lanes8: the shared 8-lane kernel.
+      if (impl == Impl::Avx512) q4k_rows_avx512(j, r0, r1);
+      else if (impl == Impl::Scalar16) quant_rows_scalar(j, r0, r1, q4k_dot_scalar16);
+      else if (k_simd) k_rows_simd(j, r0, r1, k_wide);
       else quant_rows_scalar(j, r0, r1, q4k_dot_scalar);
       break;
     case TensorType::Q6_K:
@@ -899,7 +1089,8 @@ thread_local std::vector<uint8_t> t_act16;
 bool same_activations(TensorType t, TensorType u, Impl impl) {
   if (act_format(t) != act_format(u)) return false;
   const bool p16 = impl == Impl::Avx512;
-  const bool tq = t == TensorType::Q8_0 || t == TensorType::Q4_0, uq = u == TensorType::Q8_0 || u == TensorType::Q4_0;
+  auto transposed = [](TensorType v) { return v == TensorType::Q8_0 || v == TensorType::Q4_0 || v == TensorType::Q4_K; };
+  const bool tq = transposed(t), uq = transposed(u);
   return !p16 || (tq == uq && (!tq || t == u));
 }
 
@@ -927,7 +1118,7 @@ void matmul_impl(const MatmulOut* outs, int n, const float* x, int64_t ldx, int 
       else quantize_act_row_scalar(f, x + t * ldx, w.cols, base + t * j.act_stride);
     }
     j.act = base;
-    if (impl == Impl::Avx512 && (w.type == TensorType::Q8_0 || w.type == TensorType::Q4_0)) {
+    if (impl == Impl::Avx512 && (w.type == TensorType::Q8_0 || w.type == TensorType::Q4_0 || w.type == TensorType::Q4_K)) {
       // The P16 kernels read the activations transposed (T16, 64-byte rows).
       const size_t stride = t16_row_bytes(w.cols);
       const size_t need16 = stride * n_tokens + 64;
@@ -935,7 +1126,8 @@ void matmul_impl(const MatmulOut* outs, int n, const float* x, int64_t ldx, int 
       uint8_t* base16 = t_act16.data() + ((64 - reinterpret_cast<uintptr_t>(t_act16.data()) % 64) % 64);
       for (int t = 0; t < n_tokens; ++t) {
         if (w.type == TensorType::Q8_0) to_t16<TensorType::Q8_0>(base + t * j.act_stride, w.cols, base16 + t * stride);
-        else to_t16<TensorType::Q4_0>(base + t * j.act_stride, w.cols, base16 + t * stride);
+        else if (w.type == TensorType::Q4_0) to_t16<TensorType::Q4_0>(base + t * j.act_stride, w.cols, base16 + t * stride);
+        else to_k16(base + t * j.act_stride, w.cols, base16 + t * stride);
       }
       j.act = base16;
       j.act_stride = stride;
@@ -991,6 +1183,8 @@ size_t row_size(TensorType type, int64_t cols) {
 bool matmul_supports(TensorType type) { return quant_supports(type); }
 
 size_t packed_size(TensorType type, int64_t rows, int64_t cols) {
+  if (type == TensorType::Q4_K && cpu_has_avx512())
+    return static_cast<size_t>(rows) * static_cast<size_t>(p16_groups(cols)) * (256 + kK16Unit);
   if ((type != TensorType::Q8_0 && type != TensorType::Q4_0) || !cpu_has_avx512()) return 0;
   const size_t qb = type == TensorType::Q4_0 ? p16_qbytes<TensorType::Q4_0>() : p16_qbytes<TensorType::Q8_0>();
   return static_cast<size_t>(rows) * static_cast<size_t>(p16_groups(cols)) * (qb + 32);
@@ -998,6 +1192,11 @@ size_t packed_size(TensorType type, int64_t rows, int64_t cols) {
 
 void pack_rows(const WeightView& w, uint8_t* out, int64_t r0, int64_t r1) {
   if (packed_size(w.type, w.rows, w.cols) == 0) fail("pack_rows: {} has no packed layout here", tensor_type_name(w.type));
+  if (w.type == TensorType::Q4_K) {
+    const size_t nsg = static_cast<size_t>(p16_groups(w.cols));
+    pack_p16k(w, r0, r1, out + r0 * nsg * 256, out + w.rows * nsg * 256 + r0 * nsg * kK16Unit);
+    return;
+  }
   const size_t qb = w.type == TensorType::Q4_0 ? p16_qbytes<TensorType::Q4_0>() : p16_qbytes<TensorType::Q8_0>();
   const size_t qstride = p16_groups(w.cols) * qb, sstride = p16_groups(w.cols) * 32;
   uint8_t* qs = out + r0 * qstride;
