@@ -236,8 +236,8 @@ TEST_P(KernelPacked, PackedEqualsOnTheFlyAndScalarTwin) {
   ThreadPool p2(2), p3(3);
   ThreadPool* pools[] = {nullptr, &p2, &p3};
   int case_no = 0;
-  const std::vector<int64_t> cols_list = t == TensorType::Q4_K ? std::vector<int64_t>{256, 768, 2048, 512}
-                                                                : std::vector<int64_t>{544, 480, 32, 2048};
+  const std::vector<int64_t> cols_list = block_elems(t) == kQKK ? std::vector<int64_t>{256, 768, 2048, 512}
+                                                                 : std::vector<int64_t>{544, 480, 32, 2048};
   for (int64_t cols : cols_list) {
     const int64_t rows = 37;
     Matrix m = make_matrix(t, rows, cols, 41 + cols);
@@ -268,9 +268,9 @@ TEST_P(KernelPacked, PackedEqualsOnTheFlyAndScalarTwin) {
   }
 }
 
-TEST(KernelPackedLayout, OnlyIntegerBlockTypesHaveOne) {
+TEST(KernelPackedLayout, OnlyQuantizedTypesHaveOne) {
   for (TensorType t : kAllTypes)
-    if (t != TensorType::Q8_0 && t != TensorType::Q4_0 && t != TensorType::Q4_K) {
+    if (block_elems(t) == 1) {
       EXPECT_EQ(packed_size(t, 4, 256), 0u) << tensor_type_name(t);
     }
   if (!cpu_has_avx512()) GTEST_SKIP() << "no Lanes16 kernels on this CPU";
@@ -281,9 +281,13 @@ TEST(KernelPackedLayout, OnlyIntegerBlockTypesHaveOne) {
   // Q4_K: 256 bytes of nibbles and a 40-byte scale unit per 16 sub-blocks.
   EXPECT_EQ(packed_size(TensorType::Q4_K, 3, 2048), 3u * 4 * (256 + 40));
   EXPECT_EQ(packed_size(TensorType::Q4_K, 1, 256), 256u + 40);
+  // Q6_K: 192 bytes of 4+2-bit planes and an 18-byte unit per super-block,
+  // exactly GGUF's 210.
+  EXPECT_EQ(packed_size(TensorType::Q6_K, 3, 2048), 3u * 8 * 210);
 }
 
-INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelPacked, ::testing::Values(TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K),
+INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelPacked,
+                         ::testing::Values(TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K, TensorType::Q6_K),
                          [](const auto& info) { return std::string(tensor_type_name(info.param)); });
 
 // matmul_multi: one activation pass and one dispatch for several matrices,

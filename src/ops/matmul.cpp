@@ -475,6 +475,8 @@ LK_AVX512 void to_k16(const uint8_t* ak, int64_t cols, uint8_t* out) {
 // 40-byte scale unit: sc[16] | m[16] | d, dmin of the group's first and
 // second super-block (f16).
 constexpr size_t kK16Unit = 40;
+// Bytes of a P16Q6 scale unit (see pack_p16q6).
+constexpr size_t kQ6Unit = 18;
 
 template <int R, int T>
 LK_AVX512 void p16k_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, size_t sstride, const uint8_t* act,
@@ -526,6 +528,86 @@ LK_AVX512 void p16k_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, s
         a = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(is[r][t]), scf), _mm512_mul_ps(dv, dx), a);
         a = _mm512_fmadd_ps(_mm512_mul_ps(mf, xsum), _mm512_xor_ps(_mm512_mul_ps(dmv, dx), sign), a);
         _mm512_store_ps(acc[r][t], a);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum16(_mm512_load_ps(acc[r][t]));
+}
+
+// Q6_K activations (from AK) for P16Q6, per super-block: 4 q vectors
+// (vector j lane i = elements 16i+4j..+3), dx in all 16 lanes, and the
+// offsets -32 * bsum_i (int32). 384 bytes per 256 elements.
+size_t q6t_row_bytes(int64_t cols) { return static_cast<size_t>(cols / kQKK) * 384; }
+
+LK_AVX512 void to_q6t(const uint8_t* ak, int64_t cols, uint8_t* out) {
+  const int64_t nb = cols / kQKK;
+  const int* q = reinterpret_cast<const int*>(act_qs(ak));
+  const float* d = act_d(ak, cols);
+  const int16_t* bs = act_bsums(ak, cols);
+  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                         _mm512_set1_epi32(4));
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int j = 0; j < 4; ++j)
+      _mm512_store_si512(out + b * 256 + j * 64,
+                         _mm512_i32gather_epi32(_mm512_add_epi32(idx, _mm512_set1_epi32(j)), q + b * 64, 4));
+    _mm512_store_ps(reinterpret_cast<float*>(out + nb * 256 + b * 64), _mm512_set1_ps(d[b]));
+    const __m512i bsum = _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bs + b * 16)));
+    _mm512_store_si512(out + nb * 320 + b * 64, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(bsum, 5)));
+  }
+}
+
+template <int R, int T>
+LK_AVX512 void p16q6_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, size_t sstride, const uint8_t* act,
+                          size_t astride, int64_t nb, float* y, int64_t ldy) {
+  alignas(64) float acc[R][T][16] = {};
+  const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
+  const uint8_t* xd = act + nb * 256;
+  const uint8_t* xo = act + nb * 320;
+  for (int64_t b = 0; b < nb; ++b) {
+    __m512i is[R][T];
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const __m512i o = _mm512_load_si512(xo + t * astride + b * 64);
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) is[r][t] = o;
+    }
+    const uint8_t* xs = act + b * 256;
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      __m512i u[R];
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* wq = qs + r * qstride + b * 192;
+        const __m512i v = _mm512_load_si512(wq + (j & 1) * 64);
+        const __m512i p = _mm512_load_si512(wq + 128);
+        const __m512i lo = _mm512_and_si512(j < 2 ? v : _mm512_srli_epi16(v, 4), m4);
+        __m512i hi;
+        if (j == 0) hi = _mm512_slli_epi16(p, 4);
+        else if (j == 1) hi = _mm512_slli_epi16(p, 2);
+        else if (j == 2) hi = p;
+        else hi = _mm512_srli_epi16(p, 2);
+        u[r] = _mm512_or_si512(lo, _mm512_and_si512(hi, m30));
+      }
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) {
+        const __m512i xv = _mm512_load_si512(xs + t * astride + j * 64);
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r) is[r][t] = _mm512_dpbusd_epi32(is[r][t], u[r], xv);
+      }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* un = sc + r * sstride + b * kQ6Unit;
+      const __m512 scf = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(un))));
+      uint16_t h;
+      std::memcpy(&h, un + 16, 2);
+      const __m512 dw = _mm512_set1_ps(fp16_to_fp32(h));
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) {
+        const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xd + t * astride + b * 64));
+        _mm512_store_ps(acc[r][t], _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(is[r][t]), scf),
+                                                   _mm512_mul_ps(dw, dx), _mm512_load_ps(acc[r][t])));
       }
     }
   }
@@ -763,6 +845,55 @@ float q6k_dot_scalar(const uint8_t* row, const uint8_t* act, int64_t n) {
   return hsum8_scalar(lane);
 }
 
+// The Lanes16 Q6_K contract (P16Q6, see matmul.h): one super-block per
+// group, lane i = its sub-block i (16 elements, int8 scale sc). Exact int
+// v = sum (q + 32) * x - 32 * bsum = sum q * x; then
+// lane = fma(float(v) * sc, d * dx, lane) (|v * sc| < 2^24: exact).
+float q6k_dot_scalar16(const uint8_t* row, const uint8_t* act, int64_t n) {
+  const int8_t* xq = act_qs(act);
+  const float* xd = act_d(act, n);
+  const int16_t* bs = act_bsums(act, n);
+  float lane[16] = {};
+  for (int64_t b = 0; b < n / kQKK; ++b) {
+    const auto* blk = reinterpret_cast<const BlockQ6_K*>(row) + b;
+    const float dd = fp16_to_fp32(blk->d) * xd[b];
+    for (int i = 0; i < 16; ++i) {
+      int v = 0;
+      for (int e = 16 * i; e < 16 * i + 16; ++e) v += q6k_u(blk, e) * xq[b * kQKK + e];
+      v -= 32 * bs[b * 16 + i];
+      lane[i] = std::fmaf(static_cast<float>(v) * static_cast<float>(blk->scales[i]), dd, lane[i]);
+    }
+  }
+  return hsum16_scalar(lane);
+}
+
+// P16Q6 weights per (row, super-block): 3 vectors -- V0, V1: lane i bytes b
+// = element 4v+b (low nibble) and 8+4v+b (high nibble) of sub-block i, low
+// 4 bits; P: lane i byte b bits 2k..2k+1 = high 2 bits of element 4k+b --
+// then an 18-byte unit (kQ6Unit): 16 int8 scales and d (f16).
+
+void pack_p16q6(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t* sc) {
+  const int64_t nb = w.cols / kQKK;
+  for (int64_t r = r0; r < r1; ++r) {
+    const auto* row = reinterpret_cast<const BlockQ6_K*>(w.data + r * w.row_bytes);
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* q = qs + ((r - r0) * nb + b) * 192;
+      uint8_t* u = sc + ((r - r0) * nb + b) * kQ6Unit;
+      std::memcpy(u, row[b].scales, 16);
+      std::memcpy(u + 16, &row[b].d, 2);
+      for (int i = 0; i < 16; ++i)
+        for (int bb = 0; bb < 4; ++bb) {
+          auto val = [&](int m) { return q6k_u(&row[b], 16 * i + m); };
+          for (int v = 0; v < 2; ++v)
+            q[v * 64 + 4 * i + bb] = static_cast<uint8_t>((val(4 * v + bb) & 15) | ((val(8 + 4 * v + bb) & 15) << 4));
+          uint8_t plane = 0;
+          for (int k = 0; k < 4; ++k) plane |= static_cast<uint8_t>(((val(4 * k + bb) >> 4) & 3) << (2 * k));
+          q[128 + 4 * i + bb] = plane;
+        }
+    }
+  }
+}
+
 template <int T>
 __attribute__((always_inline, target("avx2,fma,f16c"))) inline void q6k_tile_body(const uint8_t* w, const uint8_t* act,
                                                                                size_t astride, int64_t n, float* y,
@@ -989,6 +1120,34 @@ void q4k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   }
 }
 
+void q6k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
+  const WeightView& w = *j.w;
+  const int64_t nb = w.cols / kQKK;
+  const size_t qstride = nb * 192, sstride = nb * kQ6Unit;
+  auto run = [&](const uint8_t* qs, const uint8_t* sc, int64_t a, int64_t b) {
+    auto tile = [&]<int R, int T>(int64_t r, int t0) {
+      p16q6_tile<R, T>(qs + (r - a) * qstride, qstride, sc + (r - a) * sstride, sstride, j.act + t0 * j.act_stride,
+                       j.act_stride, nb, j.y + t0 * j.ldy + r, j.ldy);
+    };
+    if (j.n_tokens == 1) row_tiles<4, 1>(a, b, 1, tile);
+    else row_tiles<4, 4>(a, b, j.n_tokens, tile);
+  };
+  if (w.packed) {
+    run(w.packed + r0 * qstride, w.packed + w.rows * qstride + r0 * sstride, r0, r1);
+    return;
+  }
+  constexpr int64_t kChunk = 16;
+  const size_t need = kChunk * (qstride + sstride) + 64;
+  if (t_packed.size() < need) t_packed.resize(need);
+  uint8_t* qs = t_packed.data() + ((64 - reinterpret_cast<uintptr_t>(t_packed.data()) % 64) % 64);
+  uint8_t* sc = qs + kChunk * qstride;
+  for (int64_t a = r0; a < r1; a += kChunk) {
+    const int64_t b = a + kChunk < r1 ? a + kChunk : r1;
+    pack_p16q6(w, a, b, qs, sc);
+    run(qs, sc, a, b);
+  }
+}
+
 template <TensorType TY>
 void float_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
@@ -1072,7 +1231,9 @@ void run_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
       else quant_rows_scalar(j, r0, r1, q4k_dot_scalar);
       break;
     case TensorType::Q6_K:
-      if (k_simd) k_rows_simd(j, r0, r1, k_wide);
+      if (impl == Impl::Avx512) q6k_rows_avx512(j, r0, r1);
+      else if (impl == Impl::Scalar16) quant_rows_scalar(j, r0, r1, q6k_dot_scalar16);
+      else if (k_simd) k_rows_simd(j, r0, r1, k_wide);
       else quant_rows_scalar(j, r0, r1, q6k_dot_scalar);
       break;
     default: fail("matmul: unsupported tensor type {}", tensor_type_name(j.w->type));
@@ -1089,7 +1250,9 @@ thread_local std::vector<uint8_t> t_act16;
 bool same_activations(TensorType t, TensorType u, Impl impl) {
   if (act_format(t) != act_format(u)) return false;
   const bool p16 = impl == Impl::Avx512;
-  auto transposed = [](TensorType v) { return v == TensorType::Q8_0 || v == TensorType::Q4_0 || v == TensorType::Q4_K; };
+  auto transposed = [](TensorType v) {
+    return v == TensorType::Q8_0 || v == TensorType::Q4_0 || v == TensorType::Q4_K || v == TensorType::Q6_K;
+  };
   const bool tq = transposed(t), uq = transposed(u);
   return !p16 || (tq == uq && (!tq || t == u));
 }
@@ -1118,16 +1281,18 @@ void matmul_impl(const MatmulOut* outs, int n, const float* x, int64_t ldx, int 
       else quantize_act_row_scalar(f, x + t * ldx, w.cols, base + t * j.act_stride);
     }
     j.act = base;
-    if (impl == Impl::Avx512 && (w.type == TensorType::Q8_0 || w.type == TensorType::Q4_0 || w.type == TensorType::Q4_K)) {
+    if (impl == Impl::Avx512 && (w.type == TensorType::Q8_0 || w.type == TensorType::Q4_0 || w.type == TensorType::Q4_K ||
+                                 w.type == TensorType::Q6_K)) {
       // The P16 kernels read the activations transposed (T16, 64-byte rows).
-      const size_t stride = t16_row_bytes(w.cols);
+      const size_t stride = w.type == TensorType::Q6_K ? q6t_row_bytes(w.cols) : t16_row_bytes(w.cols);
       const size_t need16 = stride * n_tokens + 64;
       if (t_act16.size() < need16) t_act16.resize(need16);
       uint8_t* base16 = t_act16.data() + ((64 - reinterpret_cast<uintptr_t>(t_act16.data()) % 64) % 64);
       for (int t = 0; t < n_tokens; ++t) {
         if (w.type == TensorType::Q8_0) to_t16<TensorType::Q8_0>(base + t * j.act_stride, w.cols, base16 + t * stride);
         else if (w.type == TensorType::Q4_0) to_t16<TensorType::Q4_0>(base + t * j.act_stride, w.cols, base16 + t * stride);
-        else to_k16(base + t * j.act_stride, w.cols, base16 + t * stride);
+        else if (w.type == TensorType::Q4_K) to_k16(base + t * j.act_stride, w.cols, base16 + t * stride);
+        else to_q6t(base + t * j.act_stride, w.cols, base16 + t * stride);
       }
       j.act = base16;
       j.act_stride = stride;
@@ -1185,6 +1350,8 @@ bool matmul_supports(TensorType type) { return quant_supports(type); }
 size_t packed_size(TensorType type, int64_t rows, int64_t cols) {
   if (type == TensorType::Q4_K && cpu_has_avx512())
     return static_cast<size_t>(rows) * static_cast<size_t>(p16_groups(cols)) * (256 + kK16Unit);
+  if (type == TensorType::Q6_K && cpu_has_avx512())
+    return static_cast<size_t>(rows) * static_cast<size_t>(cols / kQKK) * (192 + kQ6Unit);
   if ((type != TensorType::Q8_0 && type != TensorType::Q4_0) || !cpu_has_avx512()) return 0;
   const size_t qb = type == TensorType::Q4_0 ? p16_qbytes<TensorType::Q4_0>() : p16_qbytes<TensorType::Q8_0>();
   return static_cast<size_t>(rows) * static_cast<size_t>(p16_groups(cols)) * (qb + 32);
@@ -1192,6 +1359,11 @@ size_t packed_size(TensorType type, int64_t rows, int64_t cols) {
 
 void pack_rows(const WeightView& w, uint8_t* out, int64_t r0, int64_t r1) {
   if (packed_size(w.type, w.rows, w.cols) == 0) fail("pack_rows: {} has no packed layout here", tensor_type_name(w.type));
+  if (w.type == TensorType::Q6_K) {
+    const size_t nb = static_cast<size_t>(w.cols / kQKK);
+    pack_p16q6(w, r0, r1, out + r0 * nb * 192, out + w.rows * nb * 192 + r0 * nb * kQ6Unit);
+    return;
+  }
   if (w.type == TensorType::Q4_K) {
     const size_t nsg = static_cast<size_t>(p16_groups(w.cols));
     pack_p16k(w, r0, r1, out + r0 * nsg * 256, out + w.rows * nsg * 256 + r0 * nsg * kK16Unit);
