@@ -41,7 +41,7 @@ struct LlamaLayer {
 
 struct LlamaLoadOptions {
   // Copy the matrices the kernels stream out of the file mapping at load:
-  // Q8_0/Q4_0/Q4_K into the P16 layout (CPUs with the Lanes16 kernels; 2-6x
+  // Q8_0/Q4_0/Q4_K/Q6_K into the P16 layout (CPUs with the Lanes16 kernels; 2-6x
   // faster single-token matmuls), the other types as they are, into
   // transparent-huge-page memory where the kernel offers it (2 MB pages:
   // streaming 4 KB file pages costs a TLB walk per page; F16 TinyLlama

@@ -41,13 +41,13 @@ struct WeightView {
   int64_t cols = 0;
   const uint8_t* data = nullptr;  // not owned; rows * row_bytes bytes
   size_t row_bytes = 0;
-  // Optional copy of a Q8_0/Q4_0/Q4_K matrix in the P16 layout below (pack_rows),
+  // Optional copy of a quantized matrix in the P16 layout below (pack_rows),
   // 64-byte aligned, not owned. Null: the Lanes16 kernels repack rows into a
   // scratch buffer as they go (same results, slower at k = 1).
   const uint8_t* packed = nullptr;
 };
 
-// P16 layout: what the Lanes16 Q8_0/Q4_0/Q4_K kernels stream. The 16 int32 lanes
+// P16 layout: what the Lanes16 quantized kernels stream. The 16 int32 lanes
 // of a zmm hold 16 consecutive blocks, so one vpdpbusd adds 4 products to
 // every block's exact integer sum and no lane ever mixes two blocks. Per row,
 // the blocks go in groups s of 16 (b = 16s + i, i = 0..15; the last group is
@@ -68,13 +68,18 @@ struct WeightView {
 // byte each) and d, dmin of both super-blocks (f16). 296 bytes per 512
 // elements where GGUF has 288.
 //
+// Q6_K ("P16Q6"): one super-block per group, lane i = its 16-element
+// sub-block i: two vectors of low nibbles (elements 4v+b and 8+4v+b), one of
+// 2-bit planes (bits 2k.. of byte b = element 4k+b), then 16 int8 scales
+// and d: 210 bytes, as in GGUF.
+//
 // The activations are transposed to match (vector j lane i = elements
 // 4j..4j+3 of block i), so the kernel needs no shuffles at all. Same bytes
 // per block as the GGUF layout: packing costs a copy at load, not memory
 // bandwidth per token.
 
 // Bytes of the P16 copy of a rows x cols `type` matrix; 0 when the type has
-// no P16 layout (only Q8_0, Q4_0 and Q4_K do) or the CPU lacks the Lanes16 kernels.
+// no P16 layout (Q8_0, Q4_0, Q4_K and Q6_K have one) or the CPU lacks the Lanes16 kernels.
 size_t packed_size(TensorType type, int64_t rows, int64_t cols);
 // Writes rows [r0, r1) of w's P16 copy into `out` (the whole matrix's
 // packed_size bytes, 64-byte aligned). Threads may pack disjoint row ranges
