@@ -408,6 +408,34 @@ constexpr int64_t p16_groups(int64_t cols) { return (cols / kQK + 15) / 16; }
 template <TensorType TY>
 constexpr size_t p16_qbytes() { return TY == TensorType::Q4_0 ? 256 : 512; }
 
+// One group's 8 vpdpbusd steps into is[R][T]: weight vector j of each row
+// (NIBBLES: the low, then the high nibbles of 4 vectors; else 8 byte
+// vectors) against activation vector j of each token.
+template <bool NIBBLES, int R, int T>
+__attribute__((always_inline, target("avx512f,avx512bw,avx512vnni"))) inline void p16_group_sums(
+    const uint8_t* ws, size_t qstride, const uint8_t* xs, size_t astride, __m512i (&is)[R][T]) {
+  const __m512i m4 = _mm512_set1_epi8(15);
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) {
+    __m512i wv[R];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      if constexpr (NIBBLES) {
+        const __m512i v = _mm512_load_si512(ws + r * qstride + (j & 3) * 64);
+        wv[r] = _mm512_and_si512(j < 4 ? v : _mm512_srli_epi16(v, 4), m4);
+      } else {
+        wv[r] = _mm512_load_si512(ws + r * qstride + j * 64);
+      }
+    }
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const __m512i xv = _mm512_load_si512(xs + t * astride + j * 64);
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) is[r][t] = _mm512_dpbusd_epi32(is[r][t], wv[r], xv);
+    }
+  }
+}
+
 // Token activations in the P16 order ("T16"), per token:
 //   [q: nsg x 8 vectors of 64 bytes, vector j lane i = block 16s+i's q[4j..4j+3]]
 //   [d: nsg x 16 floats] [offset: nsg x 16 int32 = -K * sum of the block's q]
@@ -482,7 +510,6 @@ template <int R, int T>
 LK_AVX512 void p16k_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, size_t sstride, const uint8_t* act,
                          size_t astride, int64_t nsg, float* y, int64_t ldy) {
   alignas(64) float acc[R][T][16] = {};
-  const __m512i m4 = _mm512_set1_epi8(15);
   const uint8_t* xd = act + nsg * 512;
   const uint8_t* xs16 = act + nsg * 576;
   for (int64_t s = 0; s < nsg; ++s) {
@@ -491,23 +518,7 @@ LK_AVX512 void p16k_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, s
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) is[r][t] = _mm512_setzero_si512();
-    const uint8_t* xs = act + s * 512;
-    const uint8_t* ws = qs + s * 256;
-#pragma GCC unroll 8
-    for (int j = 0; j < 8; ++j) {
-      __m512i wv[R];
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) {
-        const __m512i v = _mm512_load_si512(ws + r * qstride + (j & 3) * 64);
-        wv[r] = _mm512_and_si512(j < 4 ? v : _mm512_srli_epi16(v, 4), m4);
-      }
-#pragma GCC unroll 16
-      for (int t = 0; t < T; ++t) {
-        const __m512i xv = _mm512_load_si512(xs + t * astride + j * 64);
-#pragma GCC unroll 16
-        for (int r = 0; r < R; ++r) is[r][t] = _mm512_dpbusd_epi32(is[r][t], wv[r], xv);
-      }
-    }
+    p16_group_sums<true, R, T>(qs + s * 256, qstride, act + s * 512, astride, is);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const uint8_t* u = sc + r * sstride + s * kK16Unit;
@@ -624,7 +635,6 @@ LK_AVX512 void p16_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, si
                         size_t astride, int64_t nsg, float* y, int64_t ldy) {
   constexpr size_t QB = p16_qbytes<TY>();
   alignas(64) float acc[R][T][16] = {};
-  const __m512i m4 = _mm512_set1_epi8(15);
   const uint8_t* xd = act + nsg * 512;
   const uint8_t* xo = act + nsg * 576;
   for (int64_t s = 0; s < nsg; ++s) {
@@ -635,7 +645,6 @@ LK_AVX512 void p16_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, si
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) is[r][t] = o;
     }
-    const uint8_t* xs = act + s * 512;
     const uint8_t* ws = qs + s * QB;
     if constexpr (T == 1 && TY == TensorType::Q4_0) {
       // Single token: memory-bound. Fetch the next tile's rows (R rows on)
@@ -647,26 +656,7 @@ LK_AVX512 void p16_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, si
         for (size_t l = 0; l < QB; l += 64)
           _mm_prefetch(reinterpret_cast<const char*>(ws + (R + r) * qstride + l), _MM_HINT_T0);
     }
-    // Step j: weight vector (Q4_0: nibble half) against activation vector j.
-#pragma GCC unroll 8
-    for (int j = 0; j < 8; ++j) {
-      __m512i wv[R];
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) {
-        if constexpr (TY == TensorType::Q4_0) {
-          const __m512i v = _mm512_load_si512(ws + r * qstride + (j & 3) * 64);
-          wv[r] = _mm512_and_si512(j < 4 ? v : _mm512_srli_epi16(v, 4), m4);
-        } else {
-          wv[r] = _mm512_load_si512(ws + r * qstride + j * 64);
-        }
-      }
-#pragma GCC unroll 16
-      for (int t = 0; t < T; ++t) {
-        const __m512i xv = _mm512_load_si512(xs + t * astride + j * 64);
-#pragma GCC unroll 16
-        for (int r = 0; r < R; ++r) is[r][t] = _mm512_dpbusd_epi32(is[r][t], wv[r], xv);
-      }
-    }
+    p16_group_sums<TY == TensorType::Q4_0, R, T>(ws, qstride, act + s * 512, astride, is);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sc + r * sstride + s * 32)));
@@ -954,26 +944,15 @@ __attribute__((always_inline, target("avx2,fma,f16c"))) inline void q6k_tile_bod
   for (int t = 0; t < T; ++t) y[t * ldy] = hsum8(acc[t]);
 }
 
-// The K-quant tiles once for AVX2 (16 ymm registers: up to 4 tokens) and
-// once with AVX-512VL/BW encodings of the same ymm operations (32 registers:
-// 8 tokens, each block decoded half as often). Same instructions on the
-// same 8 lanes, so both give the same bits (Lanes8 and Lanes16 share them).
+// The Lanes8 K-quant tiles (Lanes16 has its own P16K / P16Q6 kernels).
 template <int T>
 __attribute__((target("avx2,fma,f16c"))) void q4k_tile(const uint8_t* w, const uint8_t* act, size_t astride, int64_t n,
                                                        float* y, int64_t ldy) {
   q4k_tile_body<T>(w, act, astride, n, y, ldy);
 }
 template <int T>
-LK_AVX512 void q4k_tile32(const uint8_t* w, const uint8_t* act, size_t astride, int64_t n, float* y, int64_t ldy) {
-  q4k_tile_body<T>(w, act, astride, n, y, ldy);
-}
-template <int T>
 __attribute__((target("avx2,fma,f16c"))) void q6k_tile(const uint8_t* w, const uint8_t* act, size_t astride, int64_t n,
                                                        float* y, int64_t ldy) {
-  q6k_tile_body<T>(w, act, astride, n, y, ldy);
-}
-template <int T>
-LK_AVX512 void q6k_tile32(const uint8_t* w, const uint8_t* act, size_t astride, int64_t n, float* y, int64_t ldy) {
   q6k_tile_body<T>(w, act, astride, n, y, ldy);
 }
 
@@ -1024,22 +1003,23 @@ void pack_p16(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t*
 // Scratch for rows repacked on the fly (weights without a P16 copy).
 thread_local std::vector<uint8_t> t_packed;
 
-template <TensorType TY>
-void q32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
+// Rows [r0, r1) of a matrix in one of the P16 layouts (qstride / sstride
+// bytes per row of its two parts). tile.template operator()<R, T>(qs, sc,
+// r, t0) runs rows [r, r + R) x tokens [t0, t0 + T) whose groups start at
+// qs / sc; pack(a, b, qs, sc) writes rows [a, b) in that layout. Reads the
+// load-time copy when there is one, else packs 16 rows at a time into a
+// scratch buffer (same bytes, so the same results). Tiles: 4 rows x 4
+// tokens measured best on Zen 5 (k = 16 and 64: 2x4, 2x6, 3x6, 5x4, 6x3,
+// 8x2 were 3-25 % slower); k = 1 streams 4 rows at once.
+template <typename Tile, typename Pack>
+void p16_rows(const Job& j, int64_t r0, int64_t r1, size_t qstride, size_t sstride, Tile&& tile, Pack&& pack) {
   const WeightView& w = *j.w;
-  constexpr size_t QB = p16_qbytes<TY>();
-  const int64_t nsg = p16_groups(w.cols);
-  const size_t qstride = nsg * QB, sstride = nsg * 32;
-  // Rows [a, b) whose groups start at qs / sc.
   auto run = [&](const uint8_t* qs, const uint8_t* sc, int64_t a, int64_t b) {
-    auto tile = [&]<int R, int T>(int64_t r, int t0) {
-      p16_tile<TY, R, T>(qs + (r - a) * qstride, qstride, sc + (r - a) * sstride, sstride, j.act + t0 * j.act_stride,
-                         j.act_stride, nsg, j.y + t0 * j.ldy + r, j.ldy);
+    auto t = [&]<int R, int T>(int64_t r, int t0) {
+      tile.template operator()<R, T>(qs + (r - a) * qstride, sc + (r - a) * sstride, r, t0);
     };
-    // 4 rows x 4 tokens measured best on Zen 5 (k = 16 and 64: 2x4, 2x6,
-    // 3x6, 5x4, 6x3, 8x2 were 3-25 % slower); k = 1 streams 4 rows at once.
-    if (j.n_tokens == 1) row_tiles<4, 1>(a, b, 1, tile);
-    else row_tiles<4, 4>(a, b, j.n_tokens, tile);
+    if (j.n_tokens == 1) row_tiles<4, 1>(a, b, 1, t);
+    else row_tiles<4, 4>(a, b, j.n_tokens, t);
   };
   if (w.packed) {
     run(w.packed + r0 * qstride, w.packed + w.rows * qstride + r0 * sstride, r0, r1);
@@ -1052,9 +1032,23 @@ void q32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   uint8_t* sc = qs + kChunk * qstride;
   for (int64_t a = r0; a < r1; a += kChunk) {
     const int64_t b = a + kChunk < r1 ? a + kChunk : r1;
-    pack_p16<TY>(w, a, b, qs, sc);
+    pack(a, b, qs, sc);
     run(qs, sc, a, b);
   }
+}
+
+template <TensorType TY>
+void q32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
+  const WeightView& w = *j.w;
+  const int64_t nsg = p16_groups(w.cols);
+  const size_t qstride = nsg * p16_qbytes<TY>(), sstride = nsg * 32;
+  p16_rows(
+      j, r0, r1, qstride, sstride,
+      [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
+        p16_tile<TY, R, T>(qs, qstride, sc, sstride, j.act + t0 * j.act_stride, j.act_stride, nsg,
+                           j.y + t0 * j.ldy + r, j.ldy);
+      },
+      [&](int64_t a, int64_t b, uint8_t* qs, uint8_t* sc) { pack_p16<TY>(w, a, b, qs, sc); });
 }
 // Rows [r0, r1) of a Q4_K matrix in P16K form into qs (row r0's first
 // group, stride nsg * 256) and sc (stride nsg * kK16Unit).
@@ -1096,56 +1090,26 @@ void q4k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
   const int64_t nsg = p16_groups(w.cols);
   const size_t qstride = nsg * 256, sstride = nsg * kK16Unit;
-  auto run = [&](const uint8_t* qs, const uint8_t* sc, int64_t a, int64_t b) {
-    auto tile = [&]<int R, int T>(int64_t r, int t0) {
-      p16k_tile<R, T>(qs + (r - a) * qstride, qstride, sc + (r - a) * sstride, sstride, j.act + t0 * j.act_stride,
-                      j.act_stride, nsg, j.y + t0 * j.ldy + r, j.ldy);
-    };
-    if (j.n_tokens == 1) row_tiles<4, 1>(a, b, 1, tile);
-    else row_tiles<4, 4>(a, b, j.n_tokens, tile);
-  };
-  if (w.packed) {
-    run(w.packed + r0 * qstride, w.packed + w.rows * qstride + r0 * sstride, r0, r1);
-    return;
-  }
-  constexpr int64_t kChunk = 16;
-  const size_t need = kChunk * (qstride + sstride) + 64;
-  if (t_packed.size() < need) t_packed.resize(need);
-  uint8_t* qs = t_packed.data() + ((64 - reinterpret_cast<uintptr_t>(t_packed.data()) % 64) % 64);
-  uint8_t* sc = qs + kChunk * qstride;
-  for (int64_t a = r0; a < r1; a += kChunk) {
-    const int64_t b = a + kChunk < r1 ? a + kChunk : r1;
-    pack_p16k(w, a, b, qs, sc);
-    run(qs, sc, a, b);
-  }
+  p16_rows(
+      j, r0, r1, qstride, sstride,
+      [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
+        p16k_tile<R, T>(qs, qstride, sc, sstride, j.act + t0 * j.act_stride, j.act_stride, nsg, j.y + t0 * j.ldy + r,
+                        j.ldy);
+      },
+      [&](int64_t a, int64_t b, uint8_t* qs, uint8_t* sc) { pack_p16k(w, a, b, qs, sc); });
 }
 
 void q6k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
   const int64_t nb = w.cols / kQKK;
   const size_t qstride = nb * 192, sstride = nb * kQ6Unit;
-  auto run = [&](const uint8_t* qs, const uint8_t* sc, int64_t a, int64_t b) {
-    auto tile = [&]<int R, int T>(int64_t r, int t0) {
-      p16q6_tile<R, T>(qs + (r - a) * qstride, qstride, sc + (r - a) * sstride, sstride, j.act + t0 * j.act_stride,
-                       j.act_stride, nb, j.y + t0 * j.ldy + r, j.ldy);
-    };
-    if (j.n_tokens == 1) row_tiles<4, 1>(a, b, 1, tile);
-    else row_tiles<4, 4>(a, b, j.n_tokens, tile);
-  };
-  if (w.packed) {
-    run(w.packed + r0 * qstride, w.packed + w.rows * qstride + r0 * sstride, r0, r1);
-    return;
-  }
-  constexpr int64_t kChunk = 16;
-  const size_t need = kChunk * (qstride + sstride) + 64;
-  if (t_packed.size() < need) t_packed.resize(need);
-  uint8_t* qs = t_packed.data() + ((64 - reinterpret_cast<uintptr_t>(t_packed.data()) % 64) % 64);
-  uint8_t* sc = qs + kChunk * qstride;
-  for (int64_t a = r0; a < r1; a += kChunk) {
-    const int64_t b = a + kChunk < r1 ? a + kChunk : r1;
-    pack_p16q6(w, a, b, qs, sc);
-    run(qs, sc, a, b);
-  }
+  p16_rows(
+      j, r0, r1, qstride, sstride,
+      [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
+        p16q6_tile<R, T>(qs, qstride, sc, sstride, j.act + t0 * j.act_stride, j.act_stride, nb, j.y + t0 * j.ldy + r,
+                         j.ldy);
+      },
+      [&](int64_t a, int64_t b, uint8_t* qs, uint8_t* sc) { pack_p16q6(w, a, b, qs, sc); });
 }
 
 template <TensorType TY>
@@ -1166,22 +1130,15 @@ void quant_rows_scalar(const Job& j, int64_t r0, int64_t r1, Dot dot) {
       j.y[t * j.ldy + r] = dot(w.data + r * w.row_bytes, j.act + t * j.act_stride, w.cols);
 }
 
-void k_rows_simd(const Job& j, int64_t r0, int64_t r1, bool wide) {
+void k_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
-  auto tile = [&]<int R, int T>(int64_t r, int t0) {
+  row_tiles<1, 4>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
     const uint8_t* wr = w.data + r * w.row_bytes;
     const uint8_t* a = j.act + t0 * j.act_stride;
     float* y = j.y + t0 * j.ldy + r;
-    if (w.type == TensorType::Q4_K) {
-      if (wide) q4k_tile32<T>(wr, a, j.act_stride, w.cols, y, j.ldy);
-      else q4k_tile<T>(wr, a, j.act_stride, w.cols, y, j.ldy);
-    } else {
-      if (wide) q6k_tile32<T>(wr, a, j.act_stride, w.cols, y, j.ldy);
-      else q6k_tile<T>(wr, a, j.act_stride, w.cols, y, j.ldy);
-    }
-  };
-  if (wide) row_tiles<1, 8>(r0, r1, j.n_tokens, tile);
-  else row_tiles<1, 4>(r0, r1, j.n_tokens, tile);
+    if (w.type == TensorType::Q4_K) q4k_tile<T>(wr, a, j.act_stride, w.cols, y, j.ldy);
+    else q6k_tile<T>(wr, a, j.act_stride, w.cols, y, j.ldy);
+  });
 }
 
 // Which implementation runs: the family's SIMD kernels or its scalar twins.
@@ -1213,10 +1170,7 @@ void q32_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
 }
 
 void run_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
-  // K-quants: one kernel (AVX2 when present) in both families; the wide
-  // build of it where the CPU has AVX-512.
-  const bool k_simd = (impl == Impl::Avx2 || impl == Impl::Avx512) && cpu_has_avx2();
-  const bool k_wide = impl == Impl::Avx512;
+  const bool k_simd = impl == Impl::Avx2 && cpu_has_avx2();
   switch (j.w->type) {
     case TensorType::F32: float_rows<TensorType::F32>(j, impl, r0, r1); break;
     case TensorType::F16: float_rows<TensorType::F16>(j, impl, r0, r1); break;
@@ -1227,13 +1181,13 @@ void run_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
       // Lanes16: its own P16K contract; Lanes8: the shared 8-lane kernel.
       if (impl == Impl::Avx512) q4k_rows_avx512(j, r0, r1);
       else if (impl == Impl::Scalar16) quant_rows_scalar(j, r0, r1, q4k_dot_scalar16);
-      else if (k_simd) k_rows_simd(j, r0, r1, k_wide);
+      else if (k_simd) k_rows_avx2(j, r0, r1);
       else quant_rows_scalar(j, r0, r1, q4k_dot_scalar);
       break;
     case TensorType::Q6_K:
       if (impl == Impl::Avx512) q6k_rows_avx512(j, r0, r1);
       else if (impl == Impl::Scalar16) quant_rows_scalar(j, r0, r1, q6k_dot_scalar16);
-      else if (k_simd) k_rows_simd(j, r0, r1, k_wide);
+      else if (k_simd) k_rows_avx2(j, r0, r1);
       else quant_rows_scalar(j, r0, r1, q6k_dot_scalar);
       break;
     default: fail("matmul: unsupported tensor type {}", tensor_type_name(j.w->type));
