@@ -35,12 +35,6 @@ inline float hsum_scalar(const float* l) {
 }
 
 
-inline float ld_f16(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return fp16_to_fp32(h);
-}
-
 // Calls f.template operator()<R, T>(t0) over the tokens [0, n) in tiles of
 // TMAX, then one tile of the remainder.
 template <int R, int T, typename F>
@@ -442,6 +436,23 @@ __attribute__((always_inline, target("avx512f,avx512bw,avx512vnni"))) inline voi
 // K = 8 for Q4_0 (nibbles are w + 8), 128 for Q8_0 (stored q + 128).
 size_t t16_row_bytes(int64_t cols) { return static_cast<size_t>(p16_groups(cols)) * (512 + 64 + 64); }
 
+// Group s of the 32-element int8 blocks q, transposed into oq: vector j
+// lane i = block 16s+i's q[4j..4j+3], lanes of the blocks past `valid`
+// zero. Returns each lane's exact sum of q (vpdpbusd with ones).
+LK_AVX512 inline __m512i transpose_group(const int* q, int64_t s, int64_t valid, int32_t* oq) {
+  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                         _mm512_set1_epi32(kQK / 4));
+  const __mmask16 m = static_cast<__mmask16>((1u << valid) - 1);
+  __m512i sum = _mm512_setzero_si512();
+  for (int j = 0; j < 8; ++j) {
+    const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, _mm512_add_epi32(idx, _mm512_set1_epi32(j)),
+                                                  q + s * 16 * (kQK / 4), 4);
+    _mm512_store_si512(oq + s * 128 + j * 16, v);
+    sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(1), v);
+  }
+  return sum;
+}
+
 template <TensorType TY>
 LK_AVX512 void to_t16(const uint8_t* a32, int64_t cols, uint8_t* out) {
   const int64_t nb = cols / kQK, nsg = p16_groups(cols);
@@ -450,20 +461,10 @@ LK_AVX512 void to_t16(const uint8_t* a32, int64_t cols, uint8_t* out) {
   int32_t* oq = reinterpret_cast<int32_t*>(out);
   float* od = reinterpret_cast<float*>(out + nsg * 512);
   int32_t* oo = reinterpret_cast<int32_t*>(out + nsg * 576);
-  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                         _mm512_set1_epi32(kQK / 4));
-  const __m512i ones = _mm512_set1_epi8(1);
   for (int64_t s = 0; s < nsg; ++s) {
     const int64_t valid = nb - 16 * s < 16 ? nb - 16 * s : 16;
-    const __mmask16 m = static_cast<__mmask16>((1u << valid) - 1);
-    __m512i sum = _mm512_setzero_si512();
-    for (int j = 0; j < 8; ++j) {
-      const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, _mm512_add_epi32(idx, _mm512_set1_epi32(j)),
-                                                    q + s * 16 * (kQK / 4), 4);
-      _mm512_store_si512(oq + s * 128 + j * 16, v);
-      sum = _mm512_dpbusd_epi32(sum, ones, v);
-    }
-    _mm512_store_ps(od + s * 16, _mm512_maskz_loadu_ps(m, d + s * 16));
+    const __m512i sum = transpose_group(q, s, valid, oq);
+    _mm512_store_ps(od + s * 16, _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << valid) - 1), d + s * 16));
     const int shift = TY == TensorType::Q4_0 ? 3 : 7;
     _mm512_store_si512(oo + s * 16, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, shift)));
   }
@@ -477,24 +478,13 @@ LK_AVX512 void to_k16(const uint8_t* ak, int64_t cols, uint8_t* out) {
   const int64_t ng = cols / kQK, nsg = p16_groups(cols);
   const int* q = reinterpret_cast<const int*>(act_qs(ak));
   const float* d = act_d(ak, cols);
-  const int16_t* bs = act_bsums(ak, cols);
   int32_t* oq = reinterpret_cast<int32_t*>(out);
   float* od = reinterpret_cast<float*>(out + nsg * 512);
   float* ox = reinterpret_cast<float*>(out + nsg * 576);
-  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512i idx = _mm512_mullo_epi32(iota, _mm512_set1_epi32(kQK / 4));
   for (int64_t s = 0; s < nsg; ++s) {
     const int64_t valid = ng - 16 * s < 16 ? ng - 16 * s : 16;
-    const __mmask16 m = static_cast<__mmask16>((1u << valid) - 1);
-    for (int j = 0; j < 8; ++j)
-      _mm512_store_si512(oq + s * 128 + j * 16,
-                         _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, _mm512_add_epi32(idx, _mm512_set1_epi32(j)),
-                                                     q + s * 16 * (kQK / 4), 4));
-    for (int i = 0; i < 16; ++i) {
-      const int64_t g = 16 * s + i;
-      od[s * 16 + i] = i < valid ? d[g / 8] : 0.0f;
-      ox[s * 16 + i] = i < valid ? static_cast<float>(bs[2 * g] + bs[2 * g + 1]) : 0.0f;
-    }
+    _mm512_store_ps(ox + s * 16, _mm512_cvtepi32_ps(transpose_group(q, s, valid, oq)));
+    for (int i = 0; i < 16; ++i) od[s * 16 + i] = i < valid ? d[(16 * s + i) / 8] : 0.0f;
   }
 }
 
