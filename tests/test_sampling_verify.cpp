@@ -149,6 +149,24 @@ std::vector<Leaf> enumerate(const Case& c) {
   return leaves;
 }
 
+// Adds to `out` every continuation of `prefix` (probability p) to length D,
+// each weighted by the target model's probability of its extra tokens.
+void extend_by_target(const Case& c, const std::vector<TokenId>& prefix, double p, int D,
+                      std::map<std::vector<TokenId>, double>& out) {
+  std::vector<std::pair<std::vector<TokenId>, double>> ext = {{prefix, p}};
+  for (int d = static_cast<int>(prefix.size()); d < D; ++d) {
+    std::vector<std::pair<std::vector<TokenId>, double>> next;
+    for (const auto& [s, q] : ext)
+      for (const auto& tp : c.model.dist(s)) {
+        auto s2 = s;
+        s2.push_back(tp.id);
+        next.push_back({s2, q * c.model.prob(s, tp.id)});
+      }
+    ext = std::move(next);
+  }
+  for (const auto& [s, q] : ext) out[s] += q;
+}
+
 // Checks losslessness of `c` exactly; returns P(at least one draft accepted).
 double check_lossless(const Case& c) {
   const int D = c.len + 1;  // the most a step can emit
@@ -168,34 +186,12 @@ double check_lossless(const Case& c) {
       EXPECT_EQ(l.res.best, -1);
     }
     // Continue with every possible tail, weighted by the target.
-    std::vector<std::pair<std::vector<TokenId>, double>> ext = {{l.out, l.prob}};
-    for (int d = static_cast<int>(l.out.size()); d < D; ++d) {
-      std::vector<std::pair<std::vector<TokenId>, double>> next;
-      for (const auto& [s, p] : ext)
-        for (const auto& tp : c.model.dist(s)) {
-          auto s2 = s;
-          s2.push_back(tp.id);
-          next.push_back({s2, p * c.model.prob(s, tp.id)});
-        }
-      ext = std::move(next);
-    }
-    for (const auto& [s, p] : ext) got[s] += p;
+    extend_by_target(c, l.out, l.prob, D, got);
   }
   EXPECT_NEAR(total, 1.0, 1e-12);
   // The target product distribution, enumerated the same way.
   std::map<std::vector<TokenId>, double> want;
-  std::vector<std::pair<std::vector<TokenId>, double>> ext = {{{}, 1.0}};
-  for (int d = 0; d < D; ++d) {
-    std::vector<std::pair<std::vector<TokenId>, double>> next;
-    for (const auto& [s, p] : ext)
-      for (const auto& tp : c.model.dist(s)) {
-        auto s2 = s;
-        s2.push_back(tp.id);
-        next.push_back({s2, p * c.model.prob(s, tp.id)});
-      }
-    ext = std::move(next);
-  }
-  for (const auto& [s, p] : ext) want[s] += p;
+  extend_by_target(c, {}, 1.0, D, want);
   EXPECT_EQ(got.size(), want.size());
   double max_err = 0;
   for (const auto& [s, p] : want) {
