@@ -378,56 +378,40 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) void
   }
 }
 
-// Heads [h0, h1) in sets of up to G (scores) / V (values) heads per KV head.
+// Heads [h0, h1) in sets of up to 2 heads per KV head (16 ymm registers:
+// 2 heads x 4 keys of score chains), values one head at a time.
 // scores: kAttentionHeadSet score rows of n_keys floats.
-template <typename T, int G, int V>
-LK_ATT_AVX2 void attention_simd_body(const AttentionShape& s, const float* q, const T* k, const T* v, int64_t n_prefix,
-                                     const int32_t* extra, int64_t n_extra, float* scores, float* out, int h0, int h1) {
-  static_assert(G <= kAttentionHeadSet && V <= G);
+template <typename T>
+__attribute__((target("avx2,fma,f16c"))) void attention_avx2(const AttentionShape& s, const float* q, const T* k,
+                                                             const T* v, int64_t n_prefix, const int32_t* extra,
+                                                             int64_t n_extra, float* scores, float* out, int h0, int h1) {
   const int64_t row = static_cast<int64_t>(s.n_head_kv) * s.head_dim;
   const int group = s.n_head / s.n_head_kv;
   const int64_t n_keys = n_prefix + n_extra;
   const int hd = s.head_dim;
   for (int h = h0; h < h1;) {
     const int kvh = h / group;
-    const int hend = std::min(h1, (kvh + 1) * group);
-    const int ng = std::min(G, hend - h);
+    const int ng = std::min(2, std::min(h1, (kvh + 1) * group) - h);
     const int64_t off = static_cast<int64_t>(kvh) * hd;
-    const float* qh[G];
-    float* sc[G];
-    float* oh[G];
-    float sums[G];
+    const float* qh[2];
+    float* sc[2];
+    float* oh[2];
+    float sums[2];
     for (int g = 0; g < ng; ++g) {
       qh[g] = q + static_cast<int64_t>(h + g) * hd;
       sc[g] = scores + g * n_keys;
       oh[g] = out + static_cast<int64_t>(h + g) * hd;
     }
-    // Fixed-size groups keep the accumulators in registers.
-    if constexpr (G >= 4) {
-      if (ng == 4) scores_group<T, 4>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc);
+    if (ng == 2) scores_group<T, 2>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc);
+    else scores_group<T, 1>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc);
+    for (int g = 0; g < ng; ++g) {
+      sums[g] = softmax_numerators(sc[g], n_keys);
+      values_group<T, 1>(v, row, off, n_prefix, extra, n_keys, hd, sc + g, sums + g, oh + g);
     }
-    if (ng == 2 || (G >= 4 && ng == 3)) {
-      scores_group<T, 2>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc);
-      if (ng == 3) scores_group<T, 1>(qh + 2, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc + 2);
-    } else if (ng == 1) {
-      scores_group<T, 1>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc);
-    }
-    for (int g = 0; g < ng; ++g) sums[g] = softmax_numerators(sc[g], n_keys);
-    int g = 0;
-    if constexpr (V >= 2)
-      for (; g + 2 <= ng; g += 2) values_group<T, 2>(v, row, off, n_prefix, extra, n_keys, hd, sc + g, sums + g, oh + g);
-    for (; g < ng; ++g) values_group<T, 1>(v, row, off, n_prefix, extra, n_keys, hd, sc + g, sums + g, oh + g);
     h += ng;
   }
 }
 
-// 16 ymm registers: 2 heads per score pass, 1 per value pass.
-template <typename T>
-__attribute__((target("avx2,fma,f16c"))) void attention_avx2(const AttentionShape& s, const float* q, const T* k,
-                                                             const T* v, int64_t n_prefix, const int32_t* extra,
-                                                             int64_t n_extra, float* scores, float* out, int h0, int h1) {
-  attention_simd_body<T, 2, 1>(s, q, k, v, n_prefix, extra, n_extra, scores, out, h0, h1);
-}
 template <typename T>
 void attention_dispatch(bool simd, const AttentionShape& s, const float* q, const void* k, const void* v,
                         int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out, int h0, int h1) {
