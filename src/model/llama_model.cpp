@@ -1,12 +1,10 @@
 #include "model/llama_model.h"
 
-#include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <thread>
 
 #include "util/error.h"
+#include "util/thread_pool.h"
 #include "util/timer.h"
 
 namespace lookahead {
@@ -156,12 +154,11 @@ void LlamaModel::repack(int threads) {
   if (avail != 0 && total > avail / 4 * 3) return;
   const double t0 = now_ms();
   packed_ = AlignedBuffer(total);
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  // Matrices are handed out whole; the biggest (output, ffn) are few enough
-  // that this balances well.
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
+  // Matrices are handed out whole (balanced chunks of the list); the
+  // biggest (output, ffn) are few enough that this balances well.
+  ThreadPool pool(threads);
+  pool.parallel_for_balanced(static_cast<int64_t>(todo.size()), 1, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) {
       WeightView& w = *todo[i];
       const uint8_t* old = w.data;
       if (packed_size(w.type, w.rows, w.cols) == 0) {
@@ -176,11 +173,7 @@ void LlamaModel::repack(int threads) {
       // the mapping when the output matrix is tied to it.
       if (!(tied_ && &w == &output_)) file_->mapping().release_pages(old, w.rows * w.row_bytes);
     }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+  });
   repack_ms_ = now_ms() - t0;
 }
 

@@ -51,7 +51,7 @@ struct LlamaLoadOptions {
   // cannot be dropped under pressure like mapped file pages). Off: the
   // kernels read the mapping and repack rows on the fly; same results.
   bool repack = true;
-  // Threads that repack (0 = one per CPU).
+  // Threads that repack (0 = one per physical core, as ThreadPool).
   int threads = 0;
 };
 
