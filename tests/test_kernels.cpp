@@ -223,10 +223,11 @@ TEST_P(KernelFamilies, EachFamilyBatchAndThreadInvariant) {
 INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelFamilies, ::testing::ValuesIn(kAllTypes),
                          [](const auto& info) { return std::string(tensor_type_name(info.param)); });
 
-// ---- P16 packed weights (Lanes16 Q8_0/Q4_0) ---------------------------------------
-// A matrix with a load-time P16 copy must give exactly what the same matrix
-// repacked on the fly gives, and what the scalar twin gives, for every k,
-// row range split and thread count; odd group lengths pad with zero blocks.
+// ---- P16 / P16F packed weights (Lanes16 quantized and F16/BF16) ---------------------
+// A matrix with a load-time packed copy must give exactly what the same
+// matrix repacked on the fly gives, and what the scalar twin gives, for every
+// k, row range split and thread count; odd group lengths pad with zero
+// blocks, row counts that are not a multiple of 16 (P16F) with zero rows.
 
 class KernelPacked : public ::testing::TestWithParam<TensorType> {};
 
@@ -236,8 +237,10 @@ TEST_P(KernelPacked, PackedEqualsOnTheFlyAndScalarTwin) {
   ThreadPool p2(2), p3(3);
   ThreadPool* pools[] = {nullptr, &p2, &p3};
   int case_no = 0;
-  const std::vector<int64_t> cols_list = block_elems(t) == kQKK ? std::vector<int64_t>{256, 768, 2048, 512}
-                                                                 : std::vector<int64_t>{544, 480, 32, 2048};
+  const int be = block_elems(t);
+  const std::vector<int64_t> cols_list = be == kQKK ? std::vector<int64_t>{256, 768, 2048, 512}
+                                         : be == 1  ? std::vector<int64_t>{515, 7, 16, 2048}
+                                                    : std::vector<int64_t>{544, 480, 32, 2048};
   for (int64_t cols : cols_list) {
     const int64_t rows = 37;
     Matrix m = make_matrix(t, rows, cols, 41 + cols);
@@ -268,12 +271,16 @@ TEST_P(KernelPacked, PackedEqualsOnTheFlyAndScalarTwin) {
   }
 }
 
-TEST(KernelPackedLayout, OnlyQuantizedTypesHaveOne) {
-  for (TensorType t : kAllTypes)
-    if (block_elems(t) == 1) {
-      EXPECT_EQ(packed_size(t, 4, 256), 0u) << tensor_type_name(t);
-    }
-  if (!cpu_has_avx512()) GTEST_SKIP() << "no Lanes16 kernels on this CPU";
+TEST(KernelPackedLayout, SizesPerType) {
+  EXPECT_EQ(packed_size(TensorType::F32, 4, 256), 0u);
+  if (!cpu_has_avx512()) {
+    for (TensorType t : kAllTypes) EXPECT_EQ(packed_size(t, 4, 256), 0u) << tensor_type_name(t);
+    GTEST_SKIP() << "no Lanes16 kernels on this CPU";
+  }
+  // F16/BF16 (P16F): 16-row blocks, the last padded with zero rows.
+  EXPECT_EQ(packed_size(TensorType::F16, 32, 100), 2u * 100 * 32);
+  EXPECT_EQ(packed_size(TensorType::F16, 17, 100), 2u * 100 * 32);
+  EXPECT_EQ(packed_size(TensorType::BF16, 1, 7), 7u * 32);
   // Same bytes per block as GGUF, plus zero blocks padding each row to 16.
   EXPECT_EQ(packed_size(TensorType::Q4_0, 3, 2048), 3u * 64 * 18);
   EXPECT_EQ(packed_size(TensorType::Q8_0, 3, 2048), 3u * 64 * 34);
@@ -287,7 +294,8 @@ TEST(KernelPackedLayout, OnlyQuantizedTypesHaveOne) {
 }
 
 INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelPacked,
-                         ::testing::Values(TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K, TensorType::Q6_K),
+                         ::testing::Values(TensorType::F16, TensorType::BF16, TensorType::Q8_0, TensorType::Q4_0,
+                                           TensorType::Q4_K, TensorType::Q6_K),
                          [](const auto& info) { return std::string(tensor_type_name(info.param)); });
 
 // matmul_multi: one activation pass and one dispatch for several matrices,

@@ -160,12 +160,11 @@ void float_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
   });
 }
 
-template <TensorType TY, int L>
-void float_rows_scalar(const Job& j, int64_t r0, int64_t r1) {
+template <typename Dot>
+void float_rows_scalar(const Job& j, int64_t r0, int64_t r1, Dot dot) {
   const WeightView& w = *j.w;
   for (int64_t r = r0; r < r1; ++r)
-    for (int t = 0; t < j.n_tokens; ++t)
-      j.y[t * j.ldy + r] = float_dot_scalar<TY, L>(w.data + r * w.row_bytes, j.x + t * j.ldx, w.cols);
+    for (int t = 0; t < j.n_tokens; ++t) j.y[t * j.ldy + r] = dot(w.data + r * w.row_bytes, j.x + t * j.ldx, w.cols);
 }
 
 // ---- Q8_0 / Q4_0 ----------------------------------------------------------------
@@ -334,39 +333,26 @@ __attribute__((target("avx2,fma,f16c"))) void q32_tile(const uint8_t* w, size_t 
 #define LK_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma,f16c")))
 
 
-template <TensorType TY>
-LK_AVX512 inline __m512 load16(const uint8_t* row, int64_t i) {
-  if constexpr (TY == TensorType::F32) {
-    return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + i);
-  } else {
-    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * i));
-    if constexpr (TY == TensorType::F16) return _mm512_cvtph_ps(h);
-    else return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-  }
-}
-
-// next: null to prefetch this tile's own weights ~1 KB ahead (the first
-// token tile of a row group, which streams them from memory); else the next
-// row group's weights, fetched while later token tiles reuse cached ones.
-template <TensorType TY, int R, int T>
-LK_AVX512 void float_tile16(const uint8_t* w, size_t wstride, const float* x, int64_t ldx, int64_t n, float* y,
-                            int64_t ldy, const uint8_t* next) {
+// F32: lanes over the row, as Lanes8 does. next: null to prefetch this
+// tile's own weights ~1 KB ahead (the first token tile of a row group, which
+// streams them from memory); else the next row group's weights, fetched
+// while later token tiles reuse cached ones.
+template <int R, int T>
+LK_AVX512 void f32_tile16(const uint8_t* w, size_t wstride, const float* x, int64_t ldx, int64_t n, float* y,
+                          int64_t ldy, const uint8_t* next) {
   __m512 acc[R][T];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   const int64_t n16 = n & ~int64_t{15};
-  constexpr int64_t esz = TY == TensorType::F32 ? 4 : 2;
   for (int64_t i = 0; i < n16; i += 16) {
-    if ((i * esz) % 64 == 0) {
-      const uint8_t* pf = next ? next + i * esz : w + i * esz + 1024;
+    const uint8_t* pf = next ? next + 4 * i : w + 4 * i + 1024;
 #pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(pf + r * wstride), _MM_HINT_T0);
-    }
+    for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(pf + r * wstride), _MM_HINT_T0);
     __m512 wv[R];
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) wv[r] = load16<TY>(w + r * wstride, i);
+    for (int r = 0; r < R; ++r) wv[r] = _mm512_loadu_ps(reinterpret_cast<const float*>(w + r * wstride) + i);
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       const __m512 xv = _mm512_loadu_ps(x + t * ldx + i);
@@ -378,11 +364,182 @@ LK_AVX512 void float_tile16(const uint8_t* w, size_t wstride, const float* x, in
     for (int t = 0; t < T; ++t) {
       float s = hsum16(acc[r][t]);
       for (int64_t i = n16; i < n; ++i) {
-        const float p = ld_scalar<TY>(w + r * wstride, i) * x[t * ldx + i];
+        const float p = ld_scalar<TensorType::F32>(w + r * wstride, i) * x[t * ldx + i];
         s = s + p;
       }
       y[t * ldy + r] = s;
     }
+}
+
+// Scratch for rows repacked on the fly (weights without a P16/P16F copy).
+thread_local std::vector<uint8_t> t_packed;
+
+// ---- Lanes16 F16 / BF16 over the P16F layout (matmul.h) ----------------------------
+// Lanes are 16 rows, not 16 stretches of one row: a zmm holds column k of a
+// 16-row block, an activation is broadcast, and each lane walks its row in
+// order (acc = fma(w[k], x[k], acc), k = 0, 1, ...). No horizontal sum, and
+// one weight vector serves every token of the tile, so k = 16 runs near the
+// FMA peak where the row-lane tile lost ~40 % to activation streams and
+// reductions. The scalar twin is the plain sequential fmaf loop.
+
+constexpr int64_t p16f_blocks(int64_t rows) { return (rows + 15) / 16; }
+
+template <TensorType TY>
+float f16seq_dot_scalar(const uint8_t* row, const float* x, int64_t n) {
+  float s = 0.0f;
+  for (int64_t i = 0; i < n; ++i) s = std::fmaf(ld_scalar<TY>(row, i), x[i], s);
+  return s;
+}
+
+// 8 rows x 8 columns of 16-bit values: column c of rows src[0..8) to
+// dst[16 c .. 16 c + 8) (three rounds of unpacks, SSE2).
+inline void transpose8x8_u16(const uint16_t* const* src, int64_t c, uint16_t* dst) {
+  __m128i a[8], b[8];
+  for (int i = 0; i < 8; ++i) a[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src[i] + c));
+  for (int i = 0; i < 4; ++i) {
+    b[i] = _mm_unpacklo_epi16(a[2 * i], a[2 * i + 1]);
+    b[i + 4] = _mm_unpackhi_epi16(a[2 * i], a[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h) {
+    a[4 * h + 0] = _mm_unpacklo_epi32(b[4 * h + 0], b[4 * h + 1]);
+    a[4 * h + 1] = _mm_unpackhi_epi32(b[4 * h + 0], b[4 * h + 1]);
+    a[4 * h + 2] = _mm_unpacklo_epi32(b[4 * h + 2], b[4 * h + 3]);
+    a[4 * h + 3] = _mm_unpackhi_epi32(b[4 * h + 2], b[4 * h + 3]);
+  }
+  // a[0..4): columns (0,1) (2,3) of rows 0-3 / 4-7 interleaved per 64 bits.
+  const int order[4] = {0, 1, 4, 5};
+  for (int q = 0; q < 4; ++q) {
+    const __m128i lo = a[order[q]], hi = a[order[q] + 2];
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16 * (c + 2 * q)), _mm_unpacklo_epi64(lo, hi));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16 * (c + 2 * q + 1)), _mm_unpackhi_epi64(lo, hi));
+  }
+}
+
+// Rows [r0, r1) of w into their lanes of the P16F blocks at out (block
+// r0 / 16 first); lanes past the matrix's last row become zeros when the
+// range ends there. Aligned groups of 8 rows go through 8x8 transposes.
+void pack_p16f(const WeightView& w, int64_t r0, int64_t r1, uint8_t* out) {
+  const int64_t cols = w.cols, b0 = r0 / 16;
+  auto* dst = reinterpret_cast<uint16_t*>(out);
+  auto lane = [&](int64_t r) { return dst + (r / 16 - b0) * cols * 16 + r % 16; };
+  auto src = [&](int64_t r) { return reinterpret_cast<const uint16_t*>(w.data + r * w.row_bytes); };
+  for (int64_t r = r0; r < r1;) {
+    if (r % 8 == 0 && r + 8 <= r1) {
+      const uint16_t* rows[8];
+      for (int i = 0; i < 8; ++i) rows[i] = src(r + i);
+      int64_t c = 0;
+      for (; c + 8 <= cols; c += 8) transpose8x8_u16(rows, c, lane(r));
+      for (int i = 0; i < 8; ++i)
+        for (int64_t cc = c; cc < cols; ++cc) lane(r + i)[cc * 16] = rows[i][cc];
+      r += 8;
+    } else {
+      const uint16_t* s = src(r);
+      uint16_t* d = lane(r);
+      for (int64_t c = 0; c < cols; ++c) d[c * 16] = s[c];
+      ++r;
+    }
+  }
+  if (r1 == w.rows)
+    for (int64_t r = w.rows; r < p16f_blocks(w.rows) * 16; ++r) {
+      uint16_t* d = lane(r);
+      for (int64_t c = 0; c < cols; ++c) d[c * 16] = 0;
+    }
+}
+
+template <TensorType TY>
+LK_AVX512 inline __m512 p16f_load(const uint8_t* p) {
+  const __m256i h = _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
+  if constexpr (TY == TensorType::F16) return _mm512_cvtph_ps(h);
+  else return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// Blocks [0, R) at w (bstride bytes apart) x tokens [0, T): y row 16 b + i
+// of each token gets lane i where mask[b] has bit i.
+template <TensorType TY, int R, int T>
+LK_AVX512 void p16f_tile(const uint8_t* w, size_t bstride, const float* x, int64_t ldx, int64_t n, float* y,
+                         int64_t ldy, const __mmask16* mask) {
+  __m512 acc[R][T];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < n; ++k) {
+    __m512 wv[R];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) wv[r] = p16f_load<TY>(w + r * bstride + k * 32);
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const __m512 xb = _mm512_set1_ps(x[t * ldx + k]);
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) acc[r][t] = _mm512_fmadd_ps(wv[r], xb, acc[r][t]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy + 16 * r, mask[r], acc[r][t]);
+}
+
+// Blocks [b0, b1) in tiles of RMAX blocks (the remainder as one smaller
+// tile) x token tiles of TMAX: f.template operator()<R, T>(b, t0).
+template <int R, int TMAX, typename F>
+inline void block_tail(int64_t rem, int64_t b, int n_tokens, F& f) {
+  if constexpr (R >= 1) {
+    if (rem == R) {
+      auto g = [&]<int RR, int T>(int t0) { f.template operator()<RR, T>(b, t0); };
+      token_tiles<R, TMAX>(n_tokens, g);
+    } else {
+      block_tail<R - 1, TMAX>(rem, b, n_tokens, f);
+    }
+  }
+}
+template <int RMAX, int TMAX, typename F>
+inline void block_tiles(int64_t b0, int64_t b1, int n_tokens, F&& f) {
+  int64_t b = b0;
+  for (; b + RMAX <= b1; b += RMAX) {
+    auto g = [&]<int RR, int T>(int t0) { f.template operator()<RR, T>(b, t0); };
+    token_tiles<RMAX, TMAX>(n_tokens, g);
+  }
+  if (b < b1) block_tail<RMAX - 1, TMAX>(b1 - b, b, n_tokens, f);
+}
+
+// Rows [r0, r1): the 16-row blocks that hold them, storing only their lanes
+// (a block split between two threads is computed by both, each keeping its
+// own rows). Tiles: k = 1 streams 8 blocks at once (8 FMA chains); larger k
+// 4 blocks x 6 tokens (k = 16 measured 3x8, 5x4, 6x4, 8x2 no faster and
+// K-chunking or prefetching the next blocks slower). Without a load-time copy
+// 4 blocks at a time are packed into scratch first.
+template <TensorType TY>
+void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
+  const WeightView& w = *j.w;
+  const size_t bstride = static_cast<size_t>(w.cols) * 32;
+  auto run = [&](const uint8_t* base, int64_t base_block, int64_t b0, int64_t b1) {
+    auto tile = [&]<int R, int T>(int64_t b, int t0) {
+      __mmask16 mask[R];
+      for (int r = 0; r < R; ++r) {
+        const int64_t lo = std::max<int64_t>(r0 - 16 * (b + r), 0), hi = std::min<int64_t>(r1 - 16 * (b + r), 16);
+        mask[r] = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
+      }
+      p16f_tile<TY, R, T>(base + (b - base_block) * bstride, bstride, j.x + t0 * j.ldx, j.ldx, w.cols,
+                          j.y + t0 * j.ldy + 16 * b, j.ldy, mask);
+    };
+    if (j.n_tokens == 1) block_tiles<8, 1>(b0, b1, 1, tile);
+    else block_tiles<4, 6>(b0, b1, j.n_tokens, tile);
+  };
+  const int64_t b0 = r0 / 16, b1 = p16f_blocks(r1);
+  if (w.packed) {
+    run(w.packed, 0, b0, b1);
+    return;
+  }
+  constexpr int64_t kChunk = 4;
+  const size_t need = kChunk * bstride + 64;
+  if (t_packed.size() < need) t_packed.resize(need);
+  uint8_t* buf = t_packed.data() + ((64 - reinterpret_cast<uintptr_t>(t_packed.data()) % 64) % 64);
+  for (int64_t a = b0; a < b1; a += kChunk) {
+    const int64_t b = std::min(a + kChunk, b1);
+    pack_p16f(w, 16 * a, std::min(16 * b, w.rows), buf);
+    run(buf, a, a, b);
+  }
 }
 
 // ---- Lanes16 Q8_0/Q4_0 over the P16 layout -------------------------------------
@@ -990,8 +1147,6 @@ void pack_p16(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t*
   }
 }
 
-// Scratch for rows repacked on the fly (weights without a P16 copy).
-thread_local std::vector<uint8_t> t_packed;
 
 // Rows [r0, r1) of a matrix in one of the P16 layouts (qstride / sstride
 // bytes per row of its two parts). tile.template operator()<R, T>(qs, sc,
@@ -1102,13 +1257,12 @@ void q6k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
       [&](int64_t a, int64_t b, uint8_t* qs, uint8_t* sc) { pack_p16q6(w, a, b, qs, sc); });
 }
 
-template <TensorType TY>
-void float_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
+void f32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
   row_tiles<4, 6>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
     const uint8_t* next = t0 > 0 && r + 2 * R <= r1 ? w.data + (r + R) * w.row_bytes : nullptr;
-    float_tile16<TY, R, T>(w.data + r * w.row_bytes, w.row_bytes, j.x + t0 * j.ldx, j.ldx, w.cols,
-                           j.y + t0 * j.ldy + r, j.ldy, next);
+    f32_tile16<R, T>(w.data + r * w.row_bytes, w.row_bytes, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + r,
+                     j.ldy, next);
   });
 }
 
@@ -1142,10 +1296,16 @@ Impl current_impl(bool simd_allowed) {
 template <TensorType TY>
 void float_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
   switch (impl) {
-    case Impl::Avx512: float_rows_avx512<TY>(j, r0, r1); break;
-    case Impl::Scalar16: float_rows_scalar<TY, 16>(j, r0, r1); break;
+    case Impl::Avx512:
+      if constexpr (TY == TensorType::F32) f32_rows_avx512(j, r0, r1);
+      else p16f_rows<TY>(j, r0, r1);
+      break;
+    case Impl::Scalar16:
+      if constexpr (TY == TensorType::F32) float_rows_scalar(j, r0, r1, float_dot_scalar<TY, 16>);
+      else float_rows_scalar(j, r0, r1, f16seq_dot_scalar<TY>);
+      break;
     case Impl::Avx2: float_rows_avx2<TY>(j, r0, r1); break;
-    case Impl::Scalar8: float_rows_scalar<TY, 8>(j, r0, r1); break;
+    case Impl::Scalar8: float_rows_scalar(j, r0, r1, float_dot_scalar<TY, 8>); break;
   }
 }
 
@@ -1292,6 +1452,8 @@ size_t row_size(TensorType type, int64_t cols) {
 bool matmul_supports(TensorType type) { return quant_supports(type); }
 
 size_t packed_size(TensorType type, int64_t rows, int64_t cols) {
+  if ((type == TensorType::F16 || type == TensorType::BF16) && cpu_has_avx512())
+    return static_cast<size_t>(p16f_blocks(rows)) * static_cast<size_t>(cols) * 32;
   if (type == TensorType::Q4_K && cpu_has_avx512())
     return static_cast<size_t>(rows) * static_cast<size_t>(p16_groups(cols)) * (256 + kK16Unit);
   if (type == TensorType::Q6_K && cpu_has_avx512())
@@ -1303,6 +1465,10 @@ size_t packed_size(TensorType type, int64_t rows, int64_t cols) {
 
 void pack_rows(const WeightView& w, uint8_t* out, int64_t r0, int64_t r1) {
   if (packed_size(w.type, w.rows, w.cols) == 0) fail("pack_rows: {} has no packed layout here", tensor_type_name(w.type));
+  if (w.type == TensorType::F16 || w.type == TensorType::BF16) {
+    pack_p16f(w, r0, r1, out + static_cast<size_t>(r0 / 16) * w.cols * 32);
+    return;
+  }
   if (w.type == TensorType::Q6_K) {
     const size_t nb = static_cast<size_t>(w.cols / kQKK);
     pack_p16q6(w, r0, r1, out + r0 * nb * 192, out + w.rows * nb * 192 + r0 * nb * kQ6Unit);
