@@ -454,16 +454,19 @@ LK_AVX512 inline __m512 p16f_load(const uint8_t* p) {
 }
 
 // Blocks [0, R) at w (bstride bytes apart) x tokens [0, T): y row 16 b + i
-// of each token gets lane i where mask[b] has bit i.
+// of each token gets lane i where mask[b] has bit i. Step k also prefetches
+// the line at pf + 64 k while k < n_pf (the next blocks' weights, fetched
+// while later token tiles reuse these ones from cache).
 template <TensorType TY, int R, int T>
 LK_AVX512 void p16f_tile(const uint8_t* w, size_t bstride, const float* x, int64_t ldx, int64_t n, float* y,
-                         int64_t ldy, const __mmask16* mask) {
+                         int64_t ldy, const __mmask16* mask, const uint8_t* pf, int64_t n_pf) {
   __m512 acc[R][T];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t k = 0; k < n; ++k) {
+    if (k < n_pf) _mm_prefetch(reinterpret_cast<const char*>(pf + 64 * k), _MM_HINT_T1);
     __m512 wv[R];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) wv[r] = p16f_load<TY>(w + r * bstride + k * 32);
@@ -506,11 +509,13 @@ inline void block_tiles(int64_t b0, int64_t b1, int n_tokens, F&& f) {
 // Rows [r0, r1): the 16-row blocks that hold them, storing only their lanes
 // (a block split between two threads is computed by both, each keeping its
 // own rows). Tiles: k = 1 streams 8 blocks at once (8 FMA chains); larger k
-// 4 blocks x 6 tokens (k = 16 measured 3x8, 5x4, 6x4, 8x2 no faster and
-// K-chunking or prefetching the next blocks slower). Without a load-time copy
-// 4 blocks at a time are packed into scratch first.
+// 4 blocks x 6 tokens (k = 16 measured 3x8, 5x4, 6x4, 8x2 no faster,
+// K-chunking slower; the first token tile waits on memory, so the later ones
+// prefetch the next blocks: 2-4 % at k = 16). Without a load-time copy 4
+// blocks at a time are packed into scratch first.
 template <TensorType TY>
 void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
+  constexpr int kTokens = 6;
   const WeightView& w = *j.w;
   const size_t bstride = static_cast<size_t>(w.cols) * 32;
   auto run = [&](const uint8_t* base, int64_t base_block, int64_t b0, int64_t b1) {
@@ -520,11 +525,16 @@ void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
         const int64_t lo = std::max<int64_t>(r0 - 16 * (b + r), 0), hi = std::min<int64_t>(r1 - 16 * (b + r), 16);
         mask[r] = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
       }
-      p16f_tile<TY, R, T>(base + (b - base_block) * bstride, bstride, j.x + t0 * j.ldx, j.ldx, w.cols,
-                          j.y + t0 * j.ldy + 16 * b, j.ldy, mask);
+      // Token tiles after the first prefetch the next R blocks (contiguous,
+      // R * cols / 2 lines), one line per step, tile by tile.
+      const uint8_t* blocks = base + (b - base_block) * bstride;
+      const int64_t first_line = (t0 / kTokens - 1) * w.cols, lines = b + 2 * R <= b1 ? R * w.cols / 2 : 0;
+      const int64_t n_pf = t0 > 0 ? std::clamp<int64_t>(lines - first_line, 0, w.cols) : 0;
+      p16f_tile<TY, R, T>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b, j.ldy, mask,
+                          n_pf > 0 ? blocks + R * bstride + 64 * first_line : nullptr, n_pf);
     };
     if (j.n_tokens == 1) block_tiles<8, 1>(b0, b1, 1, tile);
-    else block_tiles<4, 6>(b0, b1, j.n_tokens, tile);
+    else block_tiles<4, kTokens>(b0, b1, j.n_tokens, tile);
   };
   const int64_t b0 = r0 / 16, b1 = p16f_blocks(r1);
   if (w.packed) {
