@@ -9,12 +9,14 @@
 // sequence of floating-point operations whatever n_tokens, t, or the thread
 // count are. Work is split across threads by output rows only; tiling over
 // rows and tokens only shares weight and activation loads, never a reduction:
-// every (row, token) pair owns one 8-lane accumulator that walks the row in
-// order, then a fixed horizontal sum.
+// every (row, token) pair owns one 8- or 16-lane accumulator that walks the
+// row in order, then a fixed horizontal sum (Lanes16 F16/BF16: one float
+// that walks the row in order, see "P16F" below).
 //
 // Two kernel families (ops/cpu_features.h) fix the lane count: Lanes8 (AVX2,
 // 8-lane accumulators) and Lanes16 (AVX-512 + VNNI, 16-lane accumulators;
-// Q8_0/Q4_0 give each lane its own block, see "P16 layout" below). A process uses
+// the quantized types give each lane its own block, see "P16 layout" below,
+// F16/BF16 its own row). A process uses
 // one family for every call, whatever k, so the invariance above holds; the
 // two families' floats differ slightly from each other.
 //
@@ -41,9 +43,9 @@ struct WeightView {
   int64_t cols = 0;
   const uint8_t* data = nullptr;  // not owned; rows * row_bytes bytes
   size_t row_bytes = 0;
-  // Optional copy of a quantized matrix in the P16 layout below (pack_rows),
+  // Optional copy of the matrix in its P16 / P16F layout below (pack_rows),
   // 64-byte aligned, not owned. Null: the Lanes16 kernels repack rows into a
-  // scratch buffer as they go (same results, slower at k = 1).
+  // scratch buffer as they go (same results, slower).
   const uint8_t* packed = nullptr;
 };
 
@@ -77,13 +79,25 @@ struct WeightView {
 // 4j..4j+3 of block i), so the kernel needs no shuffles at all. Same bytes
 // per block as the GGUF layout: packing costs a copy at load, not memory
 // bandwidth per token.
+//
+// P16F (F16, BF16): lanes are rows. Rows go in blocks of 16 (the last padded
+// with zero rows); a block stores column k of its 16 rows as one 32-byte
+// vector, columns in order:
+//
+//   block b:  | k=0: w[16b][0] .. w[16b+15][0] | k=1: w[16b][1] .. | ... |
+//   memory:   [block 0 (cols x 32 bytes)] [block 1] ...
+//
+// The kernel widens one vector per block and step, broadcasts x[t][k] and
+// does acc[row][t] = fma(w[row][k], x[t][k], acc[row][t]) for k = 0, 1, ...
+// from 0: each output is a plain in-order fmaf sum (its scalar twin), with
+// no horizontal reduction, and a weight vector serves every token of a tile.
 
-// Bytes of the P16 copy of a rows x cols `type` matrix; 0 when the type has
-// no P16 layout (Q8_0, Q4_0, Q4_K and Q6_K have one) or the CPU lacks the Lanes16 kernels.
+// Bytes of the packed copy of a rows x cols `type` matrix; 0 when the type
+// has no packed layout (F32) or the CPU lacks the Lanes16 kernels.
 size_t packed_size(TensorType type, int64_t rows, int64_t cols);
-// Writes rows [r0, r1) of w's P16 copy into `out` (the whole matrix's
+// Writes rows [r0, r1) of w's packed copy into `out` (the whole matrix's
 // packed_size bytes, 64-byte aligned). Threads may pack disjoint row ranges
-// of one matrix concurrently.
+// of one matrix concurrently (P16F rows share blocks but not bytes).
 void pack_rows(const WeightView& w, uint8_t* out, int64_t r0, int64_t r1);
 
 // Bytes of one row of `cols` elements of `type` (cols must be a whole number
