@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include "ops/cpu_features.h"
+#include "ops/exp_poly.h"
 #include "util/fp16.h"
 
 // GCC 12's AVX-512 headers (broadcast/extract with _mm*_undefined_*()) trip
@@ -23,52 +24,11 @@ namespace {
 //   m = max_j score_j;  e_j = exp_poly(score_j - m)
 //   sum = hsum8 of lanes (lane j % 8 adds e_j for j < n8 keys), then + e_j tail
 //   out[i] = fma(e_j, v_j[i], out[i]) for j in order;  out[i] *= 1/sum
-// exp_poly is our own exp (range reduction + degree-6 polynomial, ~2 ulp)
-// written with explicit FMAs so the scalar and AVX2 versions agree bit for bit.
+// exp_poly (ops/exp_poly.h) is our own exp whose scalar and AVX2 versions
+// agree bit for bit.
 
-constexpr float kLog2e = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693359375f;
-constexpr float kLn2Lo = -2.12194440e-4f;
-constexpr float kC6 = 1.9875691500e-4f, kC5 = 1.3981999507e-3f, kC4 = 8.3334519073e-3f, kC3 = 4.1665795894e-2f,
-                kC2 = 1.6666665459e-1f, kC1 = 5.0000001201e-1f;
-constexpr float kExpMin = -87.0f;  // exp(x) for x below is flushed to exp(-87) ~ 1.6e-38: harmless in a softmax
-
-inline float exp_poly_scalar(float x) {
-  x = x < kExpMin ? kExpMin : x;
-  const float n = std::nearbyint(x * kLog2e);
-  float r = std::fmaf(n, -kLn2Hi, x);
-  r = std::fmaf(n, -kLn2Lo, r);
-  float p = kC6;
-  p = std::fmaf(p, r, kC5);
-  p = std::fmaf(p, r, kC4);
-  p = std::fmaf(p, r, kC3);
-  p = std::fmaf(p, r, kC2);
-  p = std::fmaf(p, r, kC1);
-  const float r2 = r * r;
-  p = std::fmaf(p, r2, r);
-  p = p + 1.0f;
-  const int32_t e = static_cast<int32_t>(n);
-  return p * fp32_from_bits(static_cast<uint32_t>(e + 127) << 23);
-}
-
-__attribute__((target("avx2,fma"))) inline __m256 exp_poly8(__m256 x) {
-  x = _mm256_max_ps(x, _mm256_set1_ps(kExpMin));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Hi), x);
-  r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Lo), r);
-  __m256 p = _mm256_set1_ps(kC6);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC5));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC4));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC3));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC2));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kC1));
-  const __m256 r2 = _mm256_mul_ps(r, r);
-  p = _mm256_fmadd_ps(p, r2, r);
-  p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
+using simd::exp_poly8;
+using simd::exp_poly_scalar;
 using simd::hsum8;
 using simd::hsum8_scalar;
 
