@@ -51,8 +51,21 @@ inline void token_tiles(int n, F& f) {
   if (t < n) tail_tile<R, TMAX - 1>(n - t, t, f);
 }
 
-// Rows [r0, r1) in groups of R, the leftover rows one by one (a row's result
-// does not depend on its group).
+// Rows [r0, r1) in groups of R, the leftover rows as one smaller group (a
+// row's result does not depend on its group), each group x token tiles of
+// TMAX: f.template operator()<RR, T>(r, t0). P16F passes 16-row blocks as
+// its "rows".
+template <int R, int TMAX, typename F>
+inline void rows_tail(int64_t rem, int64_t r, int n_tokens, F& f) {
+  if constexpr (R >= 1) {
+    if (rem == R) {
+      auto g = [&]<int RR, int T>(int t0) { f.template operator()<RR, T>(r, t0); };
+      token_tiles<R, TMAX>(n_tokens, g);
+    } else {
+      rows_tail<R - 1, TMAX>(rem, r, n_tokens, f);
+    }
+  }
+}
 template <int R, int TMAX, typename F>
 inline void row_tiles(int64_t r0, int64_t r1, int n_tokens, F&& f) {
   int64_t r = r0;
@@ -60,10 +73,7 @@ inline void row_tiles(int64_t r0, int64_t r1, int n_tokens, F&& f) {
     auto g = [&]<int RR, int T>(int t0) { f.template operator()<RR, T>(r, t0); };
     token_tiles<R, TMAX>(n_tokens, g);
   }
-  for (; r < r1; ++r) {
-    auto g = [&]<int RR, int T>(int t0) { f.template operator()<RR, T>(r, t0); };
-    token_tiles<1, TMAX>(n_tokens, g);
-  }
+  if (r < r1) rows_tail<R - 1, TMAX>(r1 - r, r, n_tokens, f);
 }
 
 struct Job {
@@ -483,29 +493,6 @@ LK_AVX512 void p16f_tile(const uint8_t* w, size_t bstride, const float* x, int64
     for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy + 16 * r, mask[r], acc[r][t]);
 }
 
-// Blocks [b0, b1) in tiles of RMAX blocks (the remainder as one smaller
-// tile) x token tiles of TMAX: f.template operator()<R, T>(b, t0).
-template <int R, int TMAX, typename F>
-inline void block_tail(int64_t rem, int64_t b, int n_tokens, F& f) {
-  if constexpr (R >= 1) {
-    if (rem == R) {
-      auto g = [&]<int RR, int T>(int t0) { f.template operator()<RR, T>(b, t0); };
-      token_tiles<R, TMAX>(n_tokens, g);
-    } else {
-      block_tail<R - 1, TMAX>(rem, b, n_tokens, f);
-    }
-  }
-}
-template <int RMAX, int TMAX, typename F>
-inline void block_tiles(int64_t b0, int64_t b1, int n_tokens, F&& f) {
-  int64_t b = b0;
-  for (; b + RMAX <= b1; b += RMAX) {
-    auto g = [&]<int RR, int T>(int t0) { f.template operator()<RR, T>(b, t0); };
-    token_tiles<RMAX, TMAX>(n_tokens, g);
-  }
-  if (b < b1) block_tail<RMAX - 1, TMAX>(b1 - b, b, n_tokens, f);
-}
-
 // Rows [r0, r1): the 16-row blocks that hold them, storing only their lanes
 // (a block split between two threads is computed by both, each keeping its
 // own rows). Tiles: k = 1 streams 8 blocks at once (8 FMA chains); larger k
@@ -533,8 +520,8 @@ void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
       p16f_tile<TY, R, T>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b, j.ldy, mask,
                           n_pf > 0 ? blocks + R * bstride + 64 * first_line : nullptr, n_pf);
     };
-    if (j.n_tokens == 1) block_tiles<8, 1>(b0, b1, 1, tile);
-    else block_tiles<4, kTokens>(b0, b1, j.n_tokens, tile);
+    if (j.n_tokens == 1) row_tiles<8, 1>(b0, b1, 1, tile);
+    else row_tiles<4, kTokens>(b0, b1, j.n_tokens, tile);
   };
   const int64_t b0 = r0 / 16, b1 = p16f_blocks(r1);
   if (w.packed) {
