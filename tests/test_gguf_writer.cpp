@@ -149,7 +149,8 @@ TEST(GGUFWriter, SynthModelsLoadAndRun) {
     const float* logits = ctx.prefill(prompt);
     for (int i = 0; i < 32000; ++i) ASSERT_TRUE(std::isfinite(logits[i])) << type;
     // Load-time repacking (P16 / huge-page copies) changes where the kernels
-    // read, never the result: the same logits bit for bit without it.
+    // read, never the result: the same logits bit for bit without it. F16 /
+    // BF16 with a P16F copy sum each row in another order (matmul.h): close.
     if (std::string(type) == "Q8_0" || std::string(type) == "Q4_0") {
       EXPECT_EQ(m->packed_bytes() > 0, packed_size(TensorType::Q8_0, 1, 32) > 0) << type;
     }
@@ -157,7 +158,13 @@ TEST(GGUFWriter, SynthModelsLoadAndRun) {
     EXPECT_EQ(plain->packed_bytes(), 0u);
     InferenceContext ctx2(*plain, {.n_ctx = 32, .max_batch = 8, .n_threads = 1});
     const float* logits2 = ctx2.prefill(prompt);
-    EXPECT_EQ(0, std::memcmp(logits, logits2, 32000 * sizeof(float))) << type;
+    const bool p16f = (std::string(type) == "F16" || std::string(type) == "BF16") &&
+                      packed_size(TensorType::F16, 1, 16) > 0;
+    if (!p16f) {
+      EXPECT_EQ(0, std::memcmp(logits, logits2, 32000 * sizeof(float))) << type;
+    } else {
+      for (int i = 0; i < 32000; ++i) ASSERT_NEAR(logits[i], logits2[i], 1e-3f * (1.0f + std::fabs(logits2[i]))) << type;
+    }
     std::filesystem::remove(out);
   }
 }

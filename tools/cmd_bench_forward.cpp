@@ -36,7 +36,7 @@ namespace {
 const char* kUsage =
     "usage: lookahead bench --forward -m MODEL [-t THREADS] [--ctx 512] [--repeats 5] [--decode 32]\n"
     "                       [--decode-runs 1] [--json] [--plot FILE.svg] [--no-repack]\n"
-    "  --no-repack: keep Q8_0/Q4_0 weights in the GGUF layout (kernels repack on the fly)\n";
+    "  --no-repack: keep the weights in the GGUF layout (quantized kernels repack on the fly)\n";
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());

@@ -51,7 +51,8 @@ struct LlamaLoadOptions {
   // extra resident memory (the mapped pages are released). Skipped when the
   // copies would take more than 3/4 of the available memory (anonymous pages
   // cannot be dropped under pressure like mapped file pages). Off: the
-  // kernels read the mapping and repack rows on the fly; same results.
+  // kernels read the mapping (quantized ones repack rows on the fly: same
+  // results; F16/BF16 keep the 16-lane order: last-bit differences).
   bool repack = true;
   // Threads that repack (0 = one per physical core, as ThreadPool).
   int threads = 0;

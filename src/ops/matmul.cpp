@@ -343,13 +343,26 @@ __attribute__((target("avx2,fma,f16c"))) void q32_tile(const uint8_t* w, size_t 
 #define LK_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma,f16c")))
 
 
-// F32: lanes over the row, as Lanes8 does. next: null to prefetch this
-// tile's own weights ~1 KB ahead (the first token tile of a row group, which
-// streams them from memory); else the next row group's weights, fetched
-// while later token tiles reuse cached ones.
-template <int R, int T>
-LK_AVX512 void f32_tile16(const uint8_t* w, size_t wstride, const float* x, int64_t ldx, int64_t n, float* y,
-                          int64_t ldy, const uint8_t* next) {
+template <TensorType TY>
+LK_AVX512 inline __m512 load16(const uint8_t* row, int64_t i) {
+  if constexpr (TY == TensorType::F32) {
+    return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + i);
+  } else {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * i));
+    if constexpr (TY == TensorType::F16) return _mm512_cvtph_ps(h);
+    else return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+}
+
+// Lanes over the row, as Lanes8 does (F32, and F16/BF16 read from the file
+// layout). next: null to prefetch this tile's own weights ~1 KB ahead (the
+// first token tile of a row group, which streams them from memory); else the
+// next row group's weights, fetched while later token tiles reuse cached
+// ones.
+template <TensorType TY, int R, int T>
+LK_AVX512 void float_tile16(const uint8_t* w, size_t wstride, const float* x, int64_t ldx, int64_t n, float* y,
+                            int64_t ldy, const uint8_t* next) {
+  constexpr int64_t esz = TY == TensorType::F32 ? 4 : 2;
   __m512 acc[R][T];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
@@ -357,12 +370,14 @@ LK_AVX512 void f32_tile16(const uint8_t* w, size_t wstride, const float* x, int6
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   const int64_t n16 = n & ~int64_t{15};
   for (int64_t i = 0; i < n16; i += 16) {
-    const uint8_t* pf = next ? next + 4 * i : w + 4 * i + 1024;
+    if ((i * esz) % 64 == 0) {
+      const uint8_t* pf = next ? next + i * esz : w + i * esz + 1024;
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(pf + r * wstride), _MM_HINT_T0);
+      for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(pf + r * wstride), _MM_HINT_T0);
+    }
     __m512 wv[R];
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) wv[r] = _mm512_loadu_ps(reinterpret_cast<const float*>(w + r * wstride) + i);
+    for (int r = 0; r < R; ++r) wv[r] = load16<TY>(w + r * wstride, i);
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       const __m512 xv = _mm512_loadu_ps(x + t * ldx + i);
@@ -374,14 +389,14 @@ LK_AVX512 void f32_tile16(const uint8_t* w, size_t wstride, const float* x, int6
     for (int t = 0; t < T; ++t) {
       float s = hsum16(acc[r][t]);
       for (int64_t i = n16; i < n; ++i) {
-        const float p = ld_scalar<TensorType::F32>(w + r * wstride, i) * x[t * ldx + i];
+        const float p = ld_scalar<TY>(w + r * wstride, i) * x[t * ldx + i];
         s = s + p;
       }
       y[t * ldy + r] = s;
     }
 }
 
-// Scratch for rows repacked on the fly (weights without a P16/P16F copy).
+// Scratch for rows repacked on the fly (quantized weights without a P16 copy).
 thread_local std::vector<uint8_t> t_packed;
 
 // ---- Lanes16 F16 / BF16 over the P16F layout (matmul.h) ----------------------------
@@ -390,7 +405,10 @@ thread_local std::vector<uint8_t> t_packed;
 // order (acc = fma(w[k], x[k], acc), k = 0, 1, ...). No horizontal sum, and
 // one weight vector serves every token of the tile, so k = 16 runs near the
 // FMA peak where the row-lane tile lost ~40 % to activation streams and
-// reductions. The scalar twin is the plain sequential fmaf loop.
+// reductions. The scalar twin is the plain sequential fmaf loop. Only
+// matrices with a P16F copy run this; without one (repacking off) F16/BF16
+// keep the row-lane contract of F32 (transposing on the fly made k = 1 1.5x
+// slower than reading the rows as they are).
 
 constexpr int64_t p16f_blocks(int64_t rows) { return (rows + 15) / 16; }
 
@@ -493,50 +511,35 @@ LK_AVX512 void p16f_tile(const uint8_t* w, size_t bstride, const float* x, int64
     for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy + 16 * r, mask[r], acc[r][t]);
 }
 
-// Rows [r0, r1): the 16-row blocks that hold them, storing only their lanes
-// (a block split between two threads is computed by both, each keeping its
-// own rows). Tiles: k = 1 streams 8 blocks at once (8 FMA chains); larger k
-// 4 blocks x 6 tokens (k = 16 measured 3x8, 5x4, 6x4, 8x2 no faster,
-// K-chunking slower; the first token tile waits on memory, so the later ones
-// prefetch the next blocks: 2-4 % at k = 16). Without a load-time copy 4
-// blocks at a time are packed into scratch first.
+// Rows [r0, r1) of a matrix with a P16F copy: the 16-row blocks that hold
+// them, storing only their lanes (a block split between two threads is
+// computed by both, each keeping its own rows). Tiles: k = 1 streams 8
+// blocks at once (8 FMA chains); larger k 4 blocks x 6 tokens (k = 16
+// measured 3x8, 2x8, 5x4, 6x4, 8x2 no faster, K-chunking slower; the first
+// token tile waits on memory, so the later ones prefetch the next blocks:
+// 2-4 % at k = 16).
 template <TensorType TY>
 void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
   constexpr int kTokens = 6;
   const WeightView& w = *j.w;
   const size_t bstride = static_cast<size_t>(w.cols) * 32;
-  auto run = [&](const uint8_t* base, int64_t base_block, int64_t b0, int64_t b1) {
-    auto tile = [&]<int R, int T>(int64_t b, int t0) {
-      __mmask16 mask[R];
-      for (int r = 0; r < R; ++r) {
-        const int64_t lo = std::max<int64_t>(r0 - 16 * (b + r), 0), hi = std::min<int64_t>(r1 - 16 * (b + r), 16);
-        mask[r] = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
-      }
-      // Token tiles after the first prefetch the next R blocks (contiguous,
-      // R * cols / 2 lines), one line per step, tile by tile.
-      const uint8_t* blocks = base + (b - base_block) * bstride;
-      const int64_t first_line = (t0 / kTokens - 1) * w.cols, lines = b + 2 * R <= b1 ? R * w.cols / 2 : 0;
-      const int64_t n_pf = t0 > 0 ? std::clamp<int64_t>(lines - first_line, 0, w.cols) : 0;
-      p16f_tile<TY, R, T>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b, j.ldy, mask,
-                          n_pf > 0 ? blocks + R * bstride + 64 * first_line : nullptr, n_pf);
-    };
-    if (j.n_tokens == 1) row_tiles<8, 1>(b0, b1, 1, tile);
-    else row_tiles<4, kTokens>(b0, b1, j.n_tokens, tile);
+  const int64_t b1 = p16f_blocks(r1);
+  auto tile = [&]<int R, int T>(int64_t b, int t0) {
+    __mmask16 mask[R];
+    for (int r = 0; r < R; ++r) {
+      const int64_t lo = std::max<int64_t>(r0 - 16 * (b + r), 0), hi = std::min<int64_t>(r1 - 16 * (b + r), 16);
+      mask[r] = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
+    }
+    // Token tiles after the first prefetch the next R blocks (contiguous,
+    // R * cols / 2 lines), one line per step, tile by tile.
+    const uint8_t* blocks = w.packed + b * bstride;
+    const int64_t first_line = (t0 / kTokens - 1) * w.cols, lines = b + 2 * R <= b1 ? R * w.cols / 2 : 0;
+    const int64_t n_pf = t0 > 0 ? std::clamp<int64_t>(lines - first_line, 0, w.cols) : 0;
+    p16f_tile<TY, R, T>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b, j.ldy, mask,
+                        n_pf > 0 ? blocks + R * bstride + 64 * first_line : nullptr, n_pf);
   };
-  const int64_t b0 = r0 / 16, b1 = p16f_blocks(r1);
-  if (w.packed) {
-    run(w.packed, 0, b0, b1);
-    return;
-  }
-  constexpr int64_t kChunk = 4;
-  const size_t need = kChunk * bstride + 64;
-  if (t_packed.size() < need) t_packed.resize(need);
-  uint8_t* buf = t_packed.data() + ((64 - reinterpret_cast<uintptr_t>(t_packed.data()) % 64) % 64);
-  for (int64_t a = b0; a < b1; a += kChunk) {
-    const int64_t b = std::min(a + kChunk, b1);
-    pack_p16f(w, 16 * a, std::min(16 * b, w.rows), buf);
-    run(buf, a, a, b);
-  }
+  if (j.n_tokens == 1) row_tiles<8, 1>(r0 / 16, b1, 1, tile);
+  else row_tiles<4, kTokens>(r0 / 16, b1, j.n_tokens, tile);
 }
 
 // ---- Lanes16 Q8_0/Q4_0 over the P16 layout -------------------------------------
@@ -1254,12 +1257,13 @@ void q6k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
       [&](int64_t a, int64_t b, uint8_t* qs, uint8_t* sc) { pack_p16q6(w, a, b, qs, sc); });
 }
 
-void f32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
+template <TensorType TY>
+void float_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
   row_tiles<4, 6>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
     const uint8_t* next = t0 > 0 && r + 2 * R <= r1 ? w.data + (r + R) * w.row_bytes : nullptr;
-    f32_tile16<R, T>(w.data + r * w.row_bytes, w.row_bytes, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + r,
-                     j.ldy, next);
+    float_tile16<TY, R, T>(w.data + r * w.row_bytes, w.row_bytes, j.x + t0 * j.ldx, j.ldx, w.cols,
+                           j.y + t0 * j.ldy + r, j.ldy, next);
   });
 }
 
@@ -1294,12 +1298,12 @@ template <TensorType TY>
 void float_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
   switch (impl) {
     case Impl::Avx512:
-      if constexpr (TY == TensorType::F32) f32_rows_avx512(j, r0, r1);
-      else p16f_rows<TY>(j, r0, r1);
+      if (TY != TensorType::F32 && j.w->packed) p16f_rows<TY>(j, r0, r1);
+      else float_rows_avx512<TY>(j, r0, r1);
       break;
     case Impl::Scalar16:
-      if constexpr (TY == TensorType::F32) float_rows_scalar(j, r0, r1, float_dot_scalar<TY, 16>);
-      else float_rows_scalar(j, r0, r1, f16seq_dot_scalar<TY>);
+      if (TY != TensorType::F32 && j.w->packed) float_rows_scalar(j, r0, r1, f16seq_dot_scalar<TY>);
+      else float_rows_scalar(j, r0, r1, float_dot_scalar<TY, 16>);
       break;
     case Impl::Avx2: float_rows_avx2<TY>(j, r0, r1); break;
     case Impl::Scalar8: float_rows_scalar(j, r0, r1, float_dot_scalar<TY, 8>); break;
