@@ -225,6 +225,25 @@ LK_ATT_512 __m512 ld16(const T* p) {
   else return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
+// hsum8 of the 8 keys held by a[0..4) (a[u]: key 2u in lanes 0-7, key
+// 2u+1 in 8-15), all at once: every step adds the same lane pairs as hsum8
+// (l_i + l_{i+4}, then s0 + s2 and s1 + s3, then t0 + t1), only with the
+// keys side by side, so each key's sum is hsum8's bit for bit. Returns keys
+// 0..7 in order.
+LK_ATT_512 __m256 hsum8_x8(const __m512* a) {
+  // Step 1: 128-bit halves of each key. P/Q: low/high halves of keys 0-3
+  // (and 4-7), one key per 128-bit chunk.
+  const __m512 s03 = _mm512_add_ps(_mm512_shuffle_f32x4(a[0], a[1], 0x88), _mm512_shuffle_f32x4(a[0], a[1], 0xdd));
+  const __m512 s47 = _mm512_add_ps(_mm512_shuffle_f32x4(a[2], a[3], 0x88), _mm512_shuffle_f32x4(a[2], a[3], 0xdd));
+  // Step 2: chunk c holds [s0 s1] and [s2 s3] of keys c and c + 4.
+  const __m512 t = _mm512_add_ps(_mm512_shuffle_ps(s03, s47, 0x44), _mm512_shuffle_ps(s03, s47, 0xee));
+  // Step 3: chunk c = [t0 t1 (key c), t0 t1 (key c+4)] -> lanes 0, 1: keys c, c + 4.
+  const __m512 r = _mm512_add_ps(_mm512_shuffle_ps(t, t, 0x08), _mm512_shuffle_ps(t, t, 0x0d));
+  // Lane 4c = key c, lane 4c + 1 = key c + 4.
+  const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_castps512_ps256(_mm512_permutexvar_ps(idx, r));
+}
+
 template <typename T, int G>
 LK_ATT_512 void scores_group512(const float* const* qh, const T* k, int64_t row, int64_t off, int64_t n_prefix,
                                 const int32_t* extra, int64_t n_keys, int hd, float scale, float* const* sc) {
@@ -249,11 +268,7 @@ LK_ATT_512 void scores_group512(const float* const* qh, const T* k, int64_t row,
         for (int u = 0; u < 4; ++u) a[g][u] = _mm512_fmadd_ps(qv, kv[u], a[g][u]);
       }
     }
-    for (int g = 0; g < G; ++g)
-      for (int u = 0; u < 4; ++u) {
-        sc[g][j + 2 * u] = hsum8(_mm512_castps512_ps256(a[g][u])) * scale;
-        sc[g][j + 2 * u + 1] = hsum8(_mm512_extractf32x8_ps(a[g][u], 1)) * scale;
-      }
+    for (int g = 0; g < G; ++g) _mm256_storeu_ps(sc[g] + j, _mm256_mul_ps(hsum8_x8(a[g]), _mm256_set1_ps(scale)));
   }
   if (j < n_keys) scores_group<T, G>(qh, k, row, off, n_prefix, extra, n_keys, hd, scale, sc, j);
 }
