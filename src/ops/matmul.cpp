@@ -44,36 +44,61 @@ inline void tail_tile(int rem, int t0, F& f) {
     else tail_tile<R, T - 1>(rem, t0, f);
   }
 }
-template <int R, int TMAX, typename F>
+// EVEN_TAIL: a tail narrower than TMAX / 2 shares the last full tile's
+// tokens instead (8 tokens with TMAX 6: 4 + 4, not 6 + 2), since a 1-2 token
+// tile reuses each weight load too little.
+template <int TMAX>
+constexpr void even_tail_split(int n, int& full, int& rem) {
+  full = n / TMAX;
+  rem = n % TMAX;
+  if (rem > 0 && rem < TMAX / 2 && full >= 1) {
+    --full;
+    rem += TMAX;
+  }
+}
+template <int R, int TMAX, bool EVEN_TAIL, typename F>
 inline void token_tiles(int n, F& f) {
-  int t = 0;
-  for (; t + TMAX <= n; t += TMAX) f.template operator()<R, TMAX>(t);
-  if (t < n) tail_tile<R, TMAX - 1>(n - t, t, f);
+  if constexpr (EVEN_TAIL) {
+    int full, rem;
+    even_tail_split<TMAX>(n, full, rem);
+    int t = 0;
+    for (int i = 0; i < full; ++i, t += TMAX) f.template operator()<R, TMAX>(t);
+    if (rem > TMAX) {
+      tail_tile<R, TMAX>((rem + 1) / 2, t, f);
+      tail_tile<R, TMAX>(rem / 2, t + (rem + 1) / 2, f);
+    } else if (rem > 0) {
+      tail_tile<R, TMAX>(rem, t, f);
+    }
+  } else {
+    int t = 0;
+    for (; t + TMAX <= n; t += TMAX) f.template operator()<R, TMAX>(t);
+    if (t < n) tail_tile<R, TMAX - 1>(n - t, t, f);
+  }
 }
 
 // Rows [r0, r1) in groups of R, the leftover rows as one smaller group (a
 // row's result does not depend on its group), each group x token tiles of
 // TMAX: f.template operator()<RR, T>(r, t0). P16F passes 16-row blocks as
 // its "rows".
-template <int R, int TMAX, typename F>
+template <int R, int TMAX, bool EVEN_TAIL, typename F>
 inline void rows_tail(int64_t rem, int64_t r, int n_tokens, F& f) {
   if constexpr (R >= 1) {
     if (rem == R) {
       auto g = [&]<int RR, int T>(int t0) { f.template operator()<RR, T>(r, t0); };
-      token_tiles<R, TMAX>(n_tokens, g);
+      token_tiles<R, TMAX, EVEN_TAIL>(n_tokens, g);
     } else {
-      rows_tail<R - 1, TMAX>(rem, r, n_tokens, f);
+      rows_tail<R - 1, TMAX, EVEN_TAIL>(rem, r, n_tokens, f);
     }
   }
 }
-template <int R, int TMAX, typename F>
+template <int R, int TMAX, typename F, bool EVEN_TAIL = false>
 inline void row_tiles(int64_t r0, int64_t r1, int n_tokens, F&& f) {
   int64_t r = r0;
   for (; r + R <= r1; r += R) {
     auto g = [&]<int RR, int T>(int t0) { f.template operator()<RR, T>(r, t0); };
-    token_tiles<R, TMAX>(n_tokens, g);
+    token_tiles<R, TMAX, EVEN_TAIL>(n_tokens, g);
   }
-  if (r < r1) rows_tail<R - 1, TMAX>(r1 - r, r, n_tokens, f);
+  if (r < r1) rows_tail<R - 1, TMAX, EVEN_TAIL>(r1 - r, r, n_tokens, f);
 }
 
 struct Job {
@@ -517,13 +542,23 @@ LK_AVX512 void p16f_tile(const uint8_t* w, size_t bstride, const float* x, int64
 // blocks at once (8 FMA chains); larger k 4 blocks x 6 tokens (k = 16
 // measured 3x8, 2x8, 5x4, 6x4, 8x2 no faster, K-chunking slower; the first
 // token tile waits on memory, so the later ones prefetch the next blocks:
-// 2-4 % at k = 16).
+// 2-4 % at k = 16; an even tail: k = 8 and 14 4-5 % faster, measured as
+// paired runs in one process; near-equal 5-6 token tiles everywhere were
+// 2-4 % slower at k = 32 and 64).
 template <TensorType TY>
 void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
   constexpr int kTokens = 6;
   const WeightView& w = *j.w;
   const size_t bstride = static_cast<size_t>(w.cols) * 32;
   const int64_t b1 = p16f_blocks(r1);
+  // Token tiles with an even tail (token_tiles): full ones, then one or two.
+  const int n = j.n_tokens;
+  int full, rem;
+  even_tail_split<kTokens>(n, full, rem);
+  auto tile_index = [&](int t0) {
+    if (t0 <= full * kTokens) return t0 / kTokens;
+    return full + 1;
+  };
   auto tile = [&]<int R, int T>(int64_t b, int t0) {
     __mmask16 mask[R];
     for (int r = 0; r < R; ++r) {
@@ -533,13 +568,13 @@ void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
     // Token tiles after the first prefetch the next R blocks (contiguous,
     // R * cols / 2 lines), one line per step, tile by tile.
     const uint8_t* blocks = w.packed + b * bstride;
-    const int64_t first_line = (t0 / kTokens - 1) * w.cols, lines = b + 2 * R <= b1 ? R * w.cols / 2 : 0;
+    const int64_t first_line = (tile_index(t0) - 1) * w.cols, lines = b + 2 * R <= b1 ? R * w.cols / 2 : 0;
     const int64_t n_pf = t0 > 0 ? std::clamp<int64_t>(lines - first_line, 0, w.cols) : 0;
     p16f_tile<TY, R, T>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b, j.ldy, mask,
                         n_pf > 0 ? blocks + R * bstride + 64 * first_line : nullptr, n_pf);
   };
-  if (j.n_tokens == 1) row_tiles<8, 1>(r0 / 16, b1, 1, tile);
-  else row_tiles<4, kTokens>(r0 / 16, b1, j.n_tokens, tile);
+  if (n == 1) row_tiles<8, 1>(r0 / 16, b1, 1, tile);
+  else row_tiles<4, kTokens, decltype(tile)&, true>(r0 / 16, b1, n, tile);
 }
 
 // ---- Lanes16 Q8_0/Q4_0 over the P16 layout -------------------------------------
