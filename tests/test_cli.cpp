@@ -98,6 +98,7 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
       {{"run", "-p", "hi"}, "-m MODEL is required"},
       {{"run", "-m", test::model_path(), "-f", "/no/such/prompt.txt"}, "/no/such/prompt.txt"},
       {{"info", "-m", test::shared_path("models/stories260K.reference.json")}, "not a GGUF file"},
+      {{"bench", "--forward", "-m", test::model_path(), "--logits", "some"}, "--logits takes all or last"},
       {{"frobnicate"}, "unknown command"},
   };
   for (const auto& c : cases) {
@@ -107,6 +108,24 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
     if (c.args[0] != "frobnicate") {
       EXPECT_EQ(lines(r.err), 1) << r.err;
     }
+  }
+}
+
+TEST(Cli, BenchForwardJsonReportsCostPerK) {
+  for (const char* logits : {"all", "last"}) {
+    const auto r = run_cli({"bench", "--forward", "-m", test::model_path(), "-t", "2", "--ctx", "16", "--repeats", "1",
+                            "--decode", "4", "--json", "--logits", logits});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j.at("cost_logits"), logits);
+    std::vector<int> ks;
+    for (const auto& c : j.at("cost")) {
+      ks.push_back(c.at("k").get<int>());
+      EXPECT_GT(c.at("ms").get<double>(), 0.0);
+    }
+    EXPECT_EQ(ks, (std::vector<int>{1, 2, 4, 8, 16, 32, 64}));
+    EXPECT_GT(j.at("decode_tokens_per_second").get<double>(), 0.0);
+    EXPECT_EQ(j.at("weight_bytes_per_token").get<int64_t>() > 0, true);
   }
 }
 

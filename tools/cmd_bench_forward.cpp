@@ -35,8 +35,10 @@ namespace {
 
 const char* kUsage =
     "usage: lookahead bench --forward -m MODEL [-t THREADS] [--ctx 512] [--repeats 5] [--decode 32]\n"
-    "                       [--decode-runs 1] [--json] [--plot FILE.svg] [--no-repack]\n"
-    "  --no-repack: keep the weights in the GGUF layout (quantized kernels repack on the fly)\n";
+    "                       [--decode-runs 1] [--json] [--plot FILE.svg] [--no-repack] [--logits all|last]\n"
+    "  --no-repack: keep the weights in the GGUF layout (quantized kernels repack on the fly)\n"
+    "  --logits: cost(k) with logits for every token (default; lookahead needs most) or the last\n"
+    "            only (prompt processing, as llama-bench's pp)\n";
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -134,7 +136,7 @@ void write_svg(const std::string& path, const std::string& title, const std::vec
 int cmd_bench_forward(int argc, char** argv) {
   std::string model_path, plot_path;
   int threads = 0, ctx = 512, repeats = 5, decode_n = 32, decode_runs = 1;
-  bool json = false, forward = false;
+  bool json = false, forward = false, logits_last = false;
   LlamaLoadOptions lo;
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
@@ -152,6 +154,11 @@ int cmd_bench_forward(int argc, char** argv) {
     else if (a == "--json") json = true;
     else if (a == "--no-repack") lo.repack = false;
     else if (a == "--plot") plot_path = val();
+    else if (a == "--logits") {
+      const std::string v = val();
+      if (v != "all" && v != "last") fail("bench: --logits takes all or last, not '{}'", v);
+      logits_last = v == "last";
+    }
     else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
@@ -197,7 +204,7 @@ int cmd_bench_forward(int argc, char** argv) {
     std::vector<TokenId> toks(k);
     for (auto& t : toks) t = static_cast<TokenId>(1 + rng.below(hp.n_vocab - 1));
     b.clear();
-    b.add_causal(toks, c.n_past(), false);
+    b.add_causal(toks, c.n_past(), logits_last);
     c.forward(b);  // warm-up; staged rows are simply overwritten next time
     std::vector<double> ts;
     for (int r = 0; r < repeats; ++r) {
@@ -245,6 +252,7 @@ int cmd_bench_forward(int argc, char** argv) {
     j["decode_tokens_per_second"] = decode_tps;
     j["decode_tokens_per_second_median"] = decode_tps_median;
     j["decode_runs"] = decode_runs;
+    j["cost_logits"] = logits_last ? "last" : "all";
     j["cost"] = nlohmann::json::array();
     for (const auto& p : cost) j["cost"].push_back({{"k", p.k}, {"ms", p.ms}});
     j["weight_bytes_per_token"] = wbytes;
@@ -271,6 +279,7 @@ int cmd_bench_forward(int argc, char** argv) {
                 bw_floor_ms);
     std::printf("kernel peak %.1f GFLOP/s -> compute floor %.2f ms per token\n", peak,
                 flops_per_token / (peak * 1e9) * 1e3);
+    std::printf("cost(k) with logits for %s\n", logits_last ? "the last token only" : "every token");
     std::printf("%4s %10s %10s %12s\n", "k", "ms", "cost/c1", "floor ms");
     for (const auto& p : cost)
       std::printf("%4d %10.2f %10.2f %12.2f\n", p.k, p.ms, p.ms / cost[0].ms,
