@@ -4,12 +4,15 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <cstring>
+#include <immintrin.h>
 #include <vector>
 
 #include "ops/attention.h"
 #include "ops/cpu_features.h"
 #include "ops/matmul.h"
 #include "ops/quant.h"
+#include "ops/swiglu.h"
 #include "util/rng.h"
 #include "util/thread_pool.h"
 
@@ -106,6 +109,60 @@ void BM_Attention(benchmark::State& st, KVType kt) {
 }
 BENCHMARK_CAPTURE(BM_Attention, F32, KVType::F32)->Arg(64)->Arg(512)->Arg(2048);
 BENCHMARK_CAPTURE(BM_Attention, F16, KVType::F16)->Arg(512);
+
+void BM_SwiGLU(benchmark::State& st) {
+  const int64_t n = st.range(0);
+  std::vector<float> a(n), b(n), g(n);
+  for (int64_t i = 0; i < n; ++i) g[i] = std::sin(0.01f * i) * 8, b[i] = std::cos(0.01f * i);
+  for (auto _ : st) {
+    a = g;
+    swiglu(a.data(), b.data(), n);
+    benchmark::DoNotOptimize(a.data());
+  }
+  st.SetItemsProcessed(st.iterations() * n);
+}
+BENCHMARK(BM_SwiGLU)->Arg(16 * 5632);
+
+// The CPU's multiply-add ceiling: 24 independent zmm FMA chains per thread
+// (ymm without AVX-512), no memory traffic. "MAC/s" over all threads; the
+// compute floor the matmul rows above are measured against.
+#define LK_FMA_CHAINS(NAME, TARGET, V, SET1, FMA)                  \
+  __attribute__((target(TARGET), noinline)) float NAME(int64_t iters) { \
+    V a[24];                                                            \
+    const V m = SET1(1.0000001f), c = SET1(0.999f);                    \
+    for (int i = 0; i < 24; ++i) a[i] = SET1(static_cast<float>(i));  \
+    for (int64_t it = 0; it < iters; ++it) {                            \
+      _Pragma("GCC unroll 24") for (int i = 0; i < 24; ++i) a[i] = FMA(a[i], m, c); \
+    }                                                                   \
+    float s = 0;                                                        \
+    for (int i = 0; i < 24; ++i) {                                      \
+      float l[sizeof(V) / 4];                                           \
+      std::memcpy(l, &a[i], sizeof(l));                                 \
+      s += l[0];                                                        \
+    }                                                                   \
+    return s;                                                           \
+  }
+LK_FMA_CHAINS(fma_chains16, "avx512f", __m512, _mm512_set1_ps, _mm512_fmadd_ps)
+LK_FMA_CHAINS(fma_chains8, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps)
+
+void BM_FmaPeak(benchmark::State& st) {
+  const int threads = static_cast<int>(st.range(0));
+  const bool wide = cpu_has_avx512();
+  if (!wide && !cpu_has_avx2()) {
+    st.SkipWithError("no AVX2");
+    return;
+  }
+  ThreadPool pool(threads);
+  constexpr int64_t kIters = 1 << 20;
+  std::vector<float> sink(threads * 16);
+  for (auto _ : st) {
+    pool.run_all([&](int t) { sink[t * 16] = wide ? fma_chains16(kIters) : fma_chains8(kIters); });
+    benchmark::DoNotOptimize(sink.data());
+  }
+  st.counters["MAC/s"] =
+      benchmark::Counter(double(kIters) * 24 * (wide ? 16 : 8) * threads * st.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_FmaPeak)->Arg(1)->Arg(2)->UseRealTime();
 
 void BM_ThreadPoolDispatch(benchmark::State& st) {
   ThreadPool pool(static_cast<int>(st.range(0)));
