@@ -235,7 +235,7 @@ class KernelPacked : public ::testing::TestWithParam<TensorType> {};
 
 TEST_P(KernelPacked, PackedEqualsScalarTwinAndUnpacked) {
   const TensorType t = GetParam();
-  if (packed_size(t, 1, 256) == 0) GTEST_SKIP() << "no Lanes16 kernels on this CPU";
+  if (packed_size(t, 1, 256) == 0) GTEST_SKIP() << "no packed layout on this CPU";
   ThreadPool p2(2), p3(3);
   ThreadPool* pools[] = {nullptr, &p2, &p3};
   int case_no = 0;
@@ -243,53 +243,88 @@ TEST_P(KernelPacked, PackedEqualsScalarTwinAndUnpacked) {
   const std::vector<int64_t> cols_list = be == kQKK ? std::vector<int64_t>{256, 768, 2048, 512}
                                          : be == 1  ? std::vector<int64_t>{515, 7, 16, 2048}
                                                     : std::vector<int64_t>{544, 480, 32, 2048};
-  for (int64_t cols : cols_list) {
-    const int64_t rows = 37;
-    Matrix m = make_matrix(t, rows, cols, 41 + cols);
-    const size_t n = packed_size(t, rows, cols);
-    ASSERT_GT(n, 0u);
-    std::vector<uint8_t> buf(n + 64);
+  // Each family reads the copy its own way (Lanes8 ignores the quantized
+  // P16 copies; both families run P16F).
+  for (KernelMode mode : simd_modes())
+    for (int64_t cols : cols_list) {
+      ModeGuard g(mode);
+      const int64_t rows = 37;
+      Matrix m = make_matrix(t, rows, cols, 41 + cols);
+      const size_t n = packed_size(t, rows, cols);
+      ASSERT_GT(n, 0u);
+      std::vector<uint8_t> buf(n + 64);
+      uint8_t* packed = buf.data() + ((64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64);
+      // Two disjoint row ranges, as load-time packing threads would write them.
+      pack_rows(m.w, packed, 0, 18);
+      pack_rows(m.w, packed, 18, rows);
+      WeightView pw = m.w;
+      pw.packed = packed;
+      for (int k : {1, 2, 3, 6, 7, 13}) {
+        auto x = make_acts(k, cols, 500 + k);
+        std::vector<float> a(k * rows), b(k * rows), c(k * rows);
+        matmul(pw, x.data(), cols, k, a.data(), rows, pools[case_no++ % 3]);
+        matmul(m.w, x.data(), cols, k, b.data(), rows, nullptr);
+        matmul_scalar(pw, x.data(), cols, k, c.data(), rows);
+        const std::string where = "mode " + std::to_string(static_cast<int>(mode)) + " cols " + std::to_string(cols) +
+                                  " k " + std::to_string(k);
+        ASSERT_EQ(0, std::memcmp(a.data(), c.data(), a.size() * sizeof(float))) << where;
+        if (be > 1) {
+          ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << where;
+        } else {
+          // P16F sums each row in order, the file layout in 8/16 lanes: the
+          // same products, another summation order.
+          for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5f * (1.0f + std::fabs(b[i]))) << where;
+        }
+        // And token by token (batch invariance with a packed copy).
+        for (int i = 0; i < k; ++i) {
+          std::vector<float> one(rows);
+          matmul(pw, &x[i * cols], cols, 1, one.data(), rows, nullptr);
+          ASSERT_EQ(0, std::memcmp(one.data(), &a[i * rows], rows * sizeof(float))) << where << " token " << i;
+        }
+      }
+    }
+}
+
+TEST(KernelPacked16F, BothFamiliesGiveTheSameBits) {
+  // P16F's contract (one in-order sum per row) has no lane count, so the
+  // AVX2 and AVX-512 kernels agree with each other, not only with the twin.
+  if (!cpu_has_avx512()) GTEST_SKIP() << "needs both families";
+  for (TensorType t : {TensorType::F16, TensorType::BF16}) {
+    const int64_t rows = 45, cols = 301;
+    Matrix m = make_matrix(t, rows, cols, 77);
+    std::vector<uint8_t> buf(packed_size(t, rows, cols) + 64);
     uint8_t* packed = buf.data() + ((64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64);
-    // Two disjoint row ranges, as load-time packing threads would write them.
-    pack_rows(m.w, packed, 0, 18);
-    pack_rows(m.w, packed, 18, rows);
+    pack_rows(m.w, packed, 0, rows);
     WeightView pw = m.w;
     pw.packed = packed;
-    for (int k : {1, 2, 3, 6, 7, 13}) {
-      auto x = make_acts(k, cols, 500 + k);
-      std::vector<float> a(k * rows), b(k * rows), c(k * rows);
-      matmul(pw, x.data(), cols, k, a.data(), rows, pools[case_no++ % 3]);
-      matmul(m.w, x.data(), cols, k, b.data(), rows, nullptr);
-      matmul_scalar(pw, x.data(), cols, k, c.data(), rows);
-      ASSERT_EQ(0, std::memcmp(a.data(), c.data(), a.size() * sizeof(float))) << "cols " << cols << " k " << k;
-      if (be > 1) {
-        ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << "cols " << cols << " k " << k;
-      } else {
-        // P16F sums each row in order, the file layout in 16 lanes: the
-        // same products, another summation order.
-        for (size_t i = 0; i < a.size(); ++i)
-          ASSERT_NEAR(a[i], b[i], 1e-5f * (1.0f + std::fabs(b[i]))) << "cols " << cols << " k " << k << " i " << i;
+    for (int k : {1, 5, 16}) {
+      auto x = make_acts(k, cols, 900 + k);
+      std::vector<float> a(k * rows), b(k * rows);
+      matmul(pw, x.data(), cols, k, a.data(), rows, nullptr);
+      {
+        ModeGuard g(KernelMode::Avx2);
+        matmul(pw, x.data(), cols, k, b.data(), rows, nullptr);
       }
-      // And token by token (batch invariance with a packed copy).
-      for (int i = 0; i < k; ++i) {
-        std::vector<float> one(rows);
-        matmul(pw, &x[i * cols], cols, 1, one.data(), rows, nullptr);
-        ASSERT_EQ(0, std::memcmp(one.data(), &a[i * rows], rows * sizeof(float))) << "cols " << cols << " token " << i;
-      }
+      ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << tensor_type_name(t) << " k " << k;
     }
   }
 }
 
 TEST(KernelPackedLayout, SizesPerType) {
   EXPECT_EQ(packed_size(TensorType::F32, 4, 256), 0u);
-  if (!cpu_has_avx512()) {
+  if (!cpu_has_avx2()) {
     for (TensorType t : kAllTypes) EXPECT_EQ(packed_size(t, 4, 256), 0u) << tensor_type_name(t);
-    GTEST_SKIP() << "no Lanes16 kernels on this CPU";
+    GTEST_SKIP() << "no SIMD kernels on this CPU";
   }
-  // F16/BF16 (P16F): 16-row blocks, the last padded with zero rows.
+  // F16/BF16 (P16F, AVX2 and AVX-512): 16-row blocks, the last padded with
+  // zero rows.
   EXPECT_EQ(packed_size(TensorType::F16, 32, 100), 2u * 100 * 32);
   EXPECT_EQ(packed_size(TensorType::F16, 17, 100), 2u * 100 * 32);
   EXPECT_EQ(packed_size(TensorType::BF16, 1, 7), 7u * 32);
+  if (!cpu_has_avx512()) {
+    EXPECT_EQ(packed_size(TensorType::Q4_0, 4, 256), 0u);
+    GTEST_SKIP() << "no Lanes16 kernels on this CPU";
+  }
   // Same bytes per block as GGUF, plus zero blocks padding each row to 16.
   EXPECT_EQ(packed_size(TensorType::Q4_0, 3, 2048), 3u * 64 * 18);
   EXPECT_EQ(packed_size(TensorType::Q8_0, 3, 2048), 3u * 64 * 34);

@@ -42,9 +42,9 @@ struct LlamaLayer {
 
 struct LlamaLoadOptions {
   // Copy the matrices the kernels stream out of the file mapping at load:
-  // Q8_0/Q4_0/Q4_K/Q6_K into the P16 layouts and F16/BF16 into P16F (CPUs
-  // with the Lanes16 kernels; 2-6x faster single-token matmuls for the
-  // quantized types, ~30 % faster 16-token F16 ones), F32 as it is, into
+  // Q8_0/Q4_0/Q4_K/Q6_K into the P16 layouts (CPUs with the Lanes16 kernels;
+  // 2-6x faster single-token matmuls) and F16/BF16 into P16F (AVX2 CPUs;
+  // ~30 % faster 16-token matmuls with AVX-512, ~35 % with AVX2), F32 as it is, into
   // transparent-huge-page memory where the kernel offers it (2 MB pages:
   // streaming 4 KB file pages costs a TLB walk per page; F16 TinyLlama
   // decode 60-80 -> 48 ms). Costs one pass over the weights at load, no

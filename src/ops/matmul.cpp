@@ -431,9 +431,10 @@ thread_local std::vector<uint8_t> t_packed;
 // one weight vector serves every token of the tile, so k = 16 runs near the
 // FMA peak where the row-lane tile lost ~40 % to activation streams and
 // reductions. The scalar twin is the plain sequential fmaf loop. Only
-// matrices with a P16F copy run this; without one (repacking off) F16/BF16
-// keep the row-lane contract of F32 (transposing on the fly made k = 1 1.5x
-// slower than reading the rows as they are).
+// matrices with a P16F copy run this (AVX-512, or AVX2 on Lanes8 CPUs);
+// without one (repacking off) F16/BF16 keep their family's lane contract,
+// like F32 (transposing on the fly made k = 1 1.5x slower than reading the
+// rows as they are).
 
 constexpr int64_t p16f_blocks(int64_t rows) { return (rows + 15) / 16; }
 
@@ -499,6 +500,74 @@ void pack_p16f(const WeightView& w, int64_t r0, int64_t r1, uint8_t* out) {
     }
 }
 
+// Lanes of block b (rows 16 b .. 16 b + 15) that fall in [r0, r1).
+inline uint32_t p16f_mask(int64_t b, int64_t r0, int64_t r1) {
+  const int64_t lo = std::max<int64_t>(r0 - 16 * b, 0), hi = std::min<int64_t>(r1 - 16 * b, 16);
+  return ((1u << hi) - 1) & ~((1u << lo) - 1);
+}
+
+// The AVX2 form (Lanes8 CPUs): a block's column is two ymm, otherwise the
+// AVX-512 tile below step for step, so both families give the same bits.
+template <TensorType TY>
+__attribute__((always_inline, target("avx2,fma,f16c"))) inline __m256 p16f_load8(const uint8_t* p) {
+  const __m128i h = _mm_load_si128(reinterpret_cast<const __m128i*>(p));
+  if constexpr (TY == TensorType::F16) return _mm256_cvtph_ps(h);
+  else return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+template <TensorType TY, int R, int T>
+__attribute__((target("avx2,fma,f16c"))) void p16f_tile_avx2(const uint8_t* w, size_t bstride, const float* x,
+                                                             int64_t ldx, int64_t n, float* y, int64_t ldy,
+                                                             const uint32_t* mask) {
+  __m256 acc[R][2][T];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) acc[r][0][t] = acc[r][1][t] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < n; ++k) {
+    __m256 wv[R][2];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      wv[r][0] = p16f_load8<TY>(w + r * bstride + k * 32);
+      wv[r][1] = p16f_load8<TY>(w + r * bstride + k * 32 + 16);
+    }
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      const __m256 xb = _mm256_set1_ps(x[t * ldx + k]);
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
+        acc[r][0][t] = _mm256_fmadd_ps(wv[r][0], xb, acc[r][0][t]);
+        acc[r][1][t] = _mm256_fmadd_ps(wv[r][1], xb, acc[r][1][t]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) {
+      alignas(32) float out[16];
+      _mm256_store_ps(out, acc[r][0][t]);
+      _mm256_store_ps(out + 8, acc[r][1][t]);
+      float* yr = y + t * ldy + 16 * r;
+      for (int i = 0; i < 16; ++i)
+        if (mask[r] >> i & 1) yr[i] = out[i];
+    }
+}
+
+// Rows [r0, r1) of a matrix with a P16F copy on Lanes8 CPUs: 1 block x 6
+// tokens (12 ymm chains), k = 1 4 blocks at once.
+template <TensorType TY>
+void p16f_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
+  const WeightView& w = *j.w;
+  const size_t bstride = static_cast<size_t>(w.cols) * 32;
+  auto tile = [&]<int R, int T>(int64_t b, int t0) {
+    uint32_t mask[R];
+    for (int r = 0; r < R; ++r) mask[r] = p16f_mask(b + r, r0, r1);
+    p16f_tile_avx2<TY, R, T>(w.packed + b * bstride, bstride, j.x + t0 * j.ldx, j.ldx, w.cols,
+                             j.y + t0 * j.ldy + 16 * b, j.ldy, mask);
+  };
+  if (j.n_tokens == 1) row_tiles<4, 1>(r0 / 16, p16f_blocks(r1), 1, tile);
+  else row_tiles<1, 6, decltype(tile)&, true>(r0 / 16, p16f_blocks(r1), j.n_tokens, tile);
+}
+
 template <TensorType TY>
 LK_AVX512 inline __m512 p16f_load(const uint8_t* p) {
   const __m256i h = _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
@@ -561,10 +630,7 @@ void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
   };
   auto tile = [&]<int R, int T>(int64_t b, int t0) {
     __mmask16 mask[R];
-    for (int r = 0; r < R; ++r) {
-      const int64_t lo = std::max<int64_t>(r0 - 16 * (b + r), 0), hi = std::min<int64_t>(r1 - 16 * (b + r), 16);
-      mask[r] = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
-    }
+    for (int r = 0; r < R; ++r) mask[r] = static_cast<__mmask16>(p16f_mask(b + r, r0, r1));
     // Token tiles after the first prefetch the next R blocks (contiguous,
     // R * cols / 2 lines), one line per step, tile by tile.
     const uint8_t* blocks = w.packed + b * bstride;
@@ -1182,7 +1248,6 @@ void pack_p16(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t*
   }
 }
 
-
 // Rows [r0, r1) of a matrix in one of the P16 layouts (qstride / sstride
 // bytes per row of its two parts). tile.template operator()<R, T>(qs, sc,
 // r, t0) runs rows [r, r + R) x tokens [t0, t0 + T) whose groups start at
@@ -1340,8 +1405,14 @@ void float_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
       if (TY != TensorType::F32 && j.w->packed) float_rows_scalar(j, r0, r1, f16seq_dot_scalar<TY>);
       else float_rows_scalar(j, r0, r1, float_dot_scalar<TY, 16>);
       break;
-    case Impl::Avx2: float_rows_avx2<TY>(j, r0, r1); break;
-    case Impl::Scalar8: float_rows_scalar(j, r0, r1, float_dot_scalar<TY, 8>); break;
+    case Impl::Avx2:
+      if (TY != TensorType::F32 && j.w->packed) p16f_rows_avx2<TY>(j, r0, r1);
+      else float_rows_avx2<TY>(j, r0, r1);
+      break;
+    case Impl::Scalar8:
+      if (TY != TensorType::F32 && j.w->packed) float_rows_scalar(j, r0, r1, f16seq_dot_scalar<TY>);
+      else float_rows_scalar(j, r0, r1, float_dot_scalar<TY, 8>);
+      break;
   }
 }
 
@@ -1488,7 +1559,7 @@ size_t row_size(TensorType type, int64_t cols) {
 bool matmul_supports(TensorType type) { return quant_supports(type); }
 
 size_t packed_size(TensorType type, int64_t rows, int64_t cols) {
-  if ((type == TensorType::F16 || type == TensorType::BF16) && cpu_has_avx512())
+  if ((type == TensorType::F16 || type == TensorType::BF16) && cpu_has_avx2())
     return static_cast<size_t>(p16f_blocks(rows)) * static_cast<size_t>(cols) * 32;
   if (type == TensorType::Q4_K && cpu_has_avx512())
     return static_cast<size_t>(rows) * static_cast<size_t>(p16_groups(cols)) * (256 + kK16Unit);

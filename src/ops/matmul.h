@@ -15,8 +15,8 @@
 //
 // Two kernel families (ops/cpu_features.h) fix the lane count: Lanes8 (AVX2,
 // 8-lane accumulators) and Lanes16 (AVX-512 + VNNI, 16-lane accumulators;
-// the quantized types give each lane its own block, see "P16 layout" below,
-// F16/BF16 its own row). A process uses
+// the quantized types give each lane its own block, see "P16 layout" below;
+// F16/BF16 with a P16F copy one row per lane in both families). A process uses
 // one family for every call, whatever k, so the invariance above holds; the
 // two families' floats differ slightly from each other.
 //
@@ -92,9 +92,13 @@ struct WeightView {
 // does acc[row][t] = fma(w[row][k], x[t][k], acc[row][t]) for k = 0, 1, ...
 // from 0: each output is a plain in-order fmaf sum (its scalar twin), with
 // no horizontal reduction, and a weight vector serves every token of a tile.
+// The contract has no lane count, so both families run it (AVX2 as two ymm
+// per column) and agree bit for bit on a matrix with a P16F copy. Without
+// one, F16/BF16 follow their family's lane contract like F32.
 
 // Bytes of the packed copy of a rows x cols `type` matrix; 0 when the type
-// has no packed layout (F32) or the CPU lacks the Lanes16 kernels.
+// has no packed layout (F32) or the CPU lacks its kernels (P16F: AVX2; the
+// quantized P16 layouts: the Lanes16 kernels).
 size_t packed_size(TensorType type, int64_t rows, int64_t cols);
 // Writes rows [r0, r1) of w's packed copy into `out` (the whole matrix's
 // packed_size bytes, 64-byte aligned). Threads may pack disjoint row ranges
