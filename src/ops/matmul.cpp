@@ -1396,23 +1396,20 @@ Impl current_impl(bool simd_allowed) {
 
 template <TensorType TY>
 void float_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
+  if (TY != TensorType::F32 && j.w->packed) {
+    // P16F: one contract for both families, one scalar twin.
+    switch (impl) {
+      case Impl::Avx512: p16f_rows<TY>(j, r0, r1); break;
+      case Impl::Avx2: p16f_rows_avx2<TY>(j, r0, r1); break;
+      default: float_rows_scalar(j, r0, r1, f16seq_dot_scalar<TY>); break;
+    }
+    return;
+  }
   switch (impl) {
-    case Impl::Avx512:
-      if (TY != TensorType::F32 && j.w->packed) p16f_rows<TY>(j, r0, r1);
-      else float_rows_avx512<TY>(j, r0, r1);
-      break;
-    case Impl::Scalar16:
-      if (TY != TensorType::F32 && j.w->packed) float_rows_scalar(j, r0, r1, f16seq_dot_scalar<TY>);
-      else float_rows_scalar(j, r0, r1, float_dot_scalar<TY, 16>);
-      break;
-    case Impl::Avx2:
-      if (TY != TensorType::F32 && j.w->packed) p16f_rows_avx2<TY>(j, r0, r1);
-      else float_rows_avx2<TY>(j, r0, r1);
-      break;
-    case Impl::Scalar8:
-      if (TY != TensorType::F32 && j.w->packed) float_rows_scalar(j, r0, r1, f16seq_dot_scalar<TY>);
-      else float_rows_scalar(j, r0, r1, float_dot_scalar<TY, 8>);
-      break;
+    case Impl::Avx512: float_rows_avx512<TY>(j, r0, r1); break;
+    case Impl::Scalar16: float_rows_scalar(j, r0, r1, float_dot_scalar<TY, 16>); break;
+    case Impl::Avx2: float_rows_avx2<TY>(j, r0, r1); break;
+    case Impl::Scalar8: float_rows_scalar(j, r0, r1, float_dot_scalar<TY, 8>); break;
   }
 }
 
