@@ -90,7 +90,8 @@ BENCHMARK_CAPTURE(BM_QuantizeActs, A32, ActFormat::A32);
 BENCHMARK_CAPTURE(BM_QuantizeActs, AK, ActFormat::AK);
 
 // TinyLlama attention (32 heads, 4 KV heads, head_dim 64) over n keys.
-void BM_Attention(benchmark::State& st, KVType kt) {
+void BM_Attention(benchmark::State& st, KVType kt, KernelMode mode = KernelMode::Auto) {
+  set_kernel_mode(mode);
   const int n = static_cast<int>(st.range(0));
   const AttentionShape s{32, 4, 64, 0.125f};
   const int re = 4 * 64;
@@ -105,10 +106,12 @@ void BM_Attention(benchmark::State& st, KVType kt) {
     attention_one(s, q.data(), k, v, kt, n, nullptr, 0, sc.data(), out.data());
     benchmark::DoNotOptimize(out.data());
   }
+  set_kernel_mode(KernelMode::Auto);
   st.SetItemsProcessed(st.iterations() * n);
 }
 BENCHMARK_CAPTURE(BM_Attention, F32, KVType::F32)->Arg(64)->Arg(512)->Arg(2048);
 BENCHMARK_CAPTURE(BM_Attention, F16, KVType::F16)->Arg(512);
+BENCHMARK_CAPTURE(BM_Attention, F32_avx2, KVType::F32, KernelMode::Avx2)->Arg(512);
 
 void BM_SwiGLU(benchmark::State& st) {
   const int64_t n = st.range(0);
