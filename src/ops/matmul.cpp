@@ -610,10 +610,11 @@ LK_AVX512 void p16f_tile(const uint8_t* w, size_t bstride, const float* x, int64
 // computed by both, each keeping its own rows). Tiles: k = 1 streams 8
 // blocks at once (8 FMA chains); larger k 4 blocks x 6 tokens (k = 16
 // measured 3x8, 2x8, 5x4, 6x4, 8x2 no faster, K-chunking slower; the first
-// token tile waits on memory, so the later ones prefetch the next blocks:
-// 2-4 % at k = 16; an even tail: k = 8 and 14 4-5 % faster, measured as
-// paired runs in one process; near-equal 5-6 token tiles everywhere were
-// 2-4 % slower at k = 32 and 64).
+// token tile waits on memory, so from 3 token tiles on the later ones
+// prefetch the next blocks: 4 % faster at k = 32, neutral at 16, 2-6 %
+// slower at 8 and 12, hence not there; an even tail: k = 8 and 14 4-5 %
+// faster; near-equal 5-6 token tiles everywhere were 2-4 % slower at k = 32
+// and 64. All measured as paired runs alternating in one process).
 template <TensorType TY>
 void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
   constexpr int kTokens = 6;
@@ -628,14 +629,15 @@ void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
     if (t0 <= full * kTokens) return t0 / kTokens;
     return full + 1;
   };
+  const int n_tiles = full + (rem > kTokens ? 2 : rem > 0 ? 1 : 0);
   auto tile = [&]<int R, int T>(int64_t b, int t0) {
     __mmask16 mask[R];
     for (int r = 0; r < R; ++r) mask[r] = static_cast<__mmask16>(p16f_mask(b + r, r0, r1));
-    // Token tiles after the first prefetch the next R blocks (contiguous,
-    // R * cols / 2 lines), one line per step, tile by tile.
+    // With 3+ token tiles, those after the first prefetch the next R blocks
+    // (contiguous, R * cols / 2 lines), one line per step, tile by tile.
     const uint8_t* blocks = w.packed + b * bstride;
     const int64_t first_line = (tile_index(t0) - 1) * w.cols, lines = b + 2 * R <= b1 ? R * w.cols / 2 : 0;
-    const int64_t n_pf = t0 > 0 ? std::clamp<int64_t>(lines - first_line, 0, w.cols) : 0;
+    const int64_t n_pf = t0 > 0 && n_tiles >= 3 ? std::clamp<int64_t>(lines - first_line, 0, w.cols) : 0;
     p16f_tile<TY, R, T>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b, j.ldy, mask,
                         n_pf > 0 ? blocks + R * bstride + 64 * first_line : nullptr, n_pf);
   };
