@@ -508,13 +508,6 @@ inline uint32_t p16f_mask(int64_t b, int64_t r0, int64_t r1) {
 
 // The AVX2 form (Lanes8 CPUs): a block's column is two ymm, otherwise the
 // AVX-512 tile below step for step, so both families give the same bits.
-template <TensorType TY>
-__attribute__((always_inline, target("avx2,fma,f16c"))) inline __m256 p16f_load8(const uint8_t* p) {
-  const __m128i h = _mm_load_si128(reinterpret_cast<const __m128i*>(p));
-  if constexpr (TY == TensorType::F16) return _mm256_cvtph_ps(h);
-  else return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-
 template <TensorType TY, int R, int T>
 __attribute__((target("avx2,fma,f16c"))) void p16f_tile_avx2(const uint8_t* w, size_t bstride, const float* x,
                                                              int64_t ldx, int64_t n, float* y, int64_t ldy,
@@ -528,8 +521,8 @@ __attribute__((target("avx2,fma,f16c"))) void p16f_tile_avx2(const uint8_t* w, s
     __m256 wv[R][2];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      wv[r][0] = p16f_load8<TY>(w + r * bstride + k * 32);
-      wv[r][1] = p16f_load8<TY>(w + r * bstride + k * 32 + 16);
+      wv[r][0] = load8<TY>(w + r * bstride, 16 * k);
+      wv[r][1] = load8<TY>(w + r * bstride, 16 * k + 8);
     }
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
@@ -568,13 +561,6 @@ void p16f_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
   else row_tiles<1, 6, decltype(tile)&, true>(r0 / 16, p16f_blocks(r1), j.n_tokens, tile);
 }
 
-template <TensorType TY>
-LK_AVX512 inline __m512 p16f_load(const uint8_t* p) {
-  const __m256i h = _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
-  if constexpr (TY == TensorType::F16) return _mm512_cvtph_ps(h);
-  else return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
 // Blocks [0, R) at w (bstride bytes apart) x tokens [0, T): y row 16 b + i
 // of each token gets lane i where mask[b] has bit i. Step k also prefetches
 // the line at pf + 64 k while k < n_pf (the next blocks' weights, fetched
@@ -591,7 +577,7 @@ LK_AVX512 void p16f_tile(const uint8_t* w, size_t bstride, const float* x, int64
     if (k < n_pf) _mm_prefetch(reinterpret_cast<const char*>(pf + 64 * k), _MM_HINT_T1);
     __m512 wv[R];
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) wv[r] = p16f_load<TY>(w + r * bstride + k * 32);
+    for (int r = 0; r < R; ++r) wv[r] = load16<TY>(w + r * bstride, 16 * k);
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
       const __m512 xb = _mm512_set1_ps(x[t * ldx + k]);
