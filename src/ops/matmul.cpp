@@ -1441,16 +1441,19 @@ void run_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
 thread_local std::vector<uint8_t> t_act;
 thread_local std::vector<uint8_t> t_act16;
 
+// The Lanes16 quantized kernels read their activations transposed (T16,
+// K16 or Q6T, one layout per type; see to_t16, to_k16, to_q6t).
+bool reads_transposed(TensorType t, Impl impl) {
+  return impl == Impl::Avx512 &&
+         (t == TensorType::Q8_0 || t == TensorType::Q4_0 || t == TensorType::Q4_K || t == TensorType::Q6_K);
+}
+
 // Kernels that read a matrix of type t share quantized activations with
-// those of type u (same format, and the same T16 offsets under Lanes16)?
+// those of type u (same format, and the same transposed layout under Lanes16)?
 bool same_activations(TensorType t, TensorType u, Impl impl) {
   if (act_format(t) != act_format(u)) return false;
-  const bool p16 = impl == Impl::Avx512;
-  auto transposed = [](TensorType v) {
-    return v == TensorType::Q8_0 || v == TensorType::Q4_0 || v == TensorType::Q4_K || v == TensorType::Q6_K;
-  };
-  const bool tq = transposed(t), uq = transposed(u);
-  return !p16 || (tq == uq && (!tq || t == u));
+  const bool tq = reads_transposed(t, impl), uq = reads_transposed(u, impl);
+  return tq == uq && (!tq || t == u);
 }
 
 // Outputs outs[0..n) over the same activations: one quantization of them
@@ -1477,9 +1480,7 @@ void matmul_impl(const MatmulOut* outs, int n, const float* x, int64_t ldx, int 
       else quantize_act_row_scalar(f, x + t * ldx, w.cols, base + t * j.act_stride);
     }
     j.act = base;
-    if (impl == Impl::Avx512 && (w.type == TensorType::Q8_0 || w.type == TensorType::Q4_0 || w.type == TensorType::Q4_K ||
-                                 w.type == TensorType::Q6_K)) {
-      // The P16 kernels read the activations transposed (T16, 64-byte rows).
+    if (reads_transposed(w.type, impl)) {
       const size_t stride = w.type == TensorType::Q6_K ? q6t_row_bytes(w.cols) : t16_row_bytes(w.cols);
       const size_t need16 = stride * n_tokens + 64;
       if (t_act16.size() < need16) t_act16.resize(need16);
