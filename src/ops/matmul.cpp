@@ -421,6 +421,13 @@ LK_AVX512 void float_tile16(const uint8_t* w, size_t wstride, const float* x, in
     }
 }
 
+// `bytes` of 64-byte aligned scratch in v, a thread-local buffer that grows,
+// never shrinks, so the steady state allocates nothing.
+inline uint8_t* scratch64(std::vector<uint8_t>& v, size_t bytes) {
+  if (v.size() < bytes + 64) v.resize(bytes + 64);
+  return v.data() + ((64 - reinterpret_cast<uintptr_t>(v.data()) % 64) % 64);
+}
+
 // Scratch for rows repacked on the fly (quantized weights without a P16 copy).
 thread_local std::vector<uint8_t> t_packed;
 
@@ -1259,9 +1266,7 @@ void p16_rows(const Job& j, int64_t r0, int64_t r1, size_t qstride, size_t sstri
     return;
   }
   constexpr int64_t kChunk = 16;
-  const size_t need = kChunk * (qstride + sstride) + 64;
-  if (t_packed.size() < need) t_packed.resize(need);
-  uint8_t* qs = t_packed.data() + ((64 - reinterpret_cast<uintptr_t>(t_packed.data()) % 64) % 64);
+  uint8_t* qs = scratch64(t_packed, kChunk * (qstride + sstride));
   uint8_t* sc = qs + kChunk * qstride;
   for (int64_t a = r0; a < r1; a += kChunk) {
     const int64_t b = a + kChunk < r1 ? a + kChunk : r1;
@@ -1436,8 +1441,7 @@ void run_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
   }
 }
 
-// Quantized activations of the current matmul; grows, never shrinks, so the
-// steady state allocates nothing.
+// Quantized activations of the current matmul (scratch64).
 thread_local std::vector<uint8_t> t_act;
 thread_local std::vector<uint8_t> t_act16;
 
@@ -1471,10 +1475,8 @@ void matmul_impl(const MatmulOut* outs, int n, const float* x, int64_t ldx, int 
   const ActFormat f = act_format(w.type);
   if (f != ActFormat::Float) {
     j.act_stride = act_row_bytes(f, w.cols);
-    const size_t need = j.act_stride * n_tokens + 64;
-    if (t_act.size() < need) t_act.resize(need);
-    // 32-byte aligned base: every token row then starts aligned.
-    uint8_t* base = t_act.data() + ((32 - reinterpret_cast<uintptr_t>(t_act.data()) % 32) % 32);
+    // Aligned base: every token row then starts 32-byte aligned.
+    uint8_t* base = scratch64(t_act, j.act_stride * n_tokens);
     for (int t = 0; t < n_tokens; ++t) {
       if (simd) quantize_act_row(f, x + t * ldx, w.cols, base + t * j.act_stride);
       else quantize_act_row_scalar(f, x + t * ldx, w.cols, base + t * j.act_stride);
@@ -1482,9 +1484,7 @@ void matmul_impl(const MatmulOut* outs, int n, const float* x, int64_t ldx, int 
     j.act = base;
     if (reads_transposed(w.type, impl)) {
       const size_t stride = w.type == TensorType::Q6_K ? q6t_row_bytes(w.cols) : t16_row_bytes(w.cols);
-      const size_t need16 = stride * n_tokens + 64;
-      if (t_act16.size() < need16) t_act16.resize(need16);
-      uint8_t* base16 = t_act16.data() + ((64 - reinterpret_cast<uintptr_t>(t_act16.data()) % 64) % 64);
+      uint8_t* base16 = scratch64(t_act16, stride * n_tokens);
       for (int t = 0; t < n_tokens; ++t) {
         if (w.type == TensorType::Q8_0) to_t16<TensorType::Q8_0>(base + t * j.act_stride, w.cols, base16 + t * stride);
         else if (w.type == TensorType::Q4_0) to_t16<TensorType::Q4_0>(base + t * j.act_stride, w.cols, base16 + t * stride);
