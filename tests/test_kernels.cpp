@@ -231,6 +231,19 @@ INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelFamilies, ::testing::ValuesIn(kAllTy
 // lengths pad with zero blocks, row counts that are not a multiple of 16
 // (P16F) with zero rows.
 
+// w with a packed copy (64-byte aligned, as the model's), written as rows
+// [0, split) and [split, rows) the way two load-time packing threads would.
+struct PackedCopy {
+  std::vector<uint8_t> buf;
+  WeightView w;
+  PackedCopy(const WeightView& src, int64_t split) : buf(packed_size(src.type, src.rows, src.cols) + 64), w(src) {
+    uint8_t* p = buf.data() + ((64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64);
+    pack_rows(src, p, 0, split);
+    if (split < src.rows) pack_rows(src, p, split, src.rows);
+    w.packed = p;
+  }
+};
+
 class KernelPacked : public ::testing::TestWithParam<TensorType> {};
 
 TEST_P(KernelPacked, PackedEqualsScalarTwinAndUnpacked) {
@@ -250,15 +263,10 @@ TEST_P(KernelPacked, PackedEqualsScalarTwinAndUnpacked) {
       ModeGuard g(mode);
       const int64_t rows = 37;
       Matrix m = make_matrix(t, rows, cols, 41 + cols);
-      const size_t n = packed_size(t, rows, cols);
-      ASSERT_GT(n, 0u);
-      std::vector<uint8_t> buf(n + 64);
-      uint8_t* packed = buf.data() + ((64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64);
+      ASSERT_GT(packed_size(t, rows, cols), 0u);
       // Two disjoint row ranges, as load-time packing threads would write them.
-      pack_rows(m.w, packed, 0, 18);
-      pack_rows(m.w, packed, 18, rows);
-      WeightView pw = m.w;
-      pw.packed = packed;
+      const PackedCopy pc(m.w, 18);
+      const WeightView& pw = pc.w;
       for (int k : {1, 2, 3, 6, 7, 13}) {
         auto x = make_acts(k, cols, 500 + k);
         std::vector<float> a(k * rows), b(k * rows), c(k * rows);
@@ -292,11 +300,8 @@ TEST(KernelPacked16F, BothFamiliesGiveTheSameBits) {
   for (TensorType t : {TensorType::F16, TensorType::BF16}) {
     const int64_t rows = 45, cols = 301;
     Matrix m = make_matrix(t, rows, cols, 77);
-    std::vector<uint8_t> buf(packed_size(t, rows, cols) + 64);
-    uint8_t* packed = buf.data() + ((64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64);
-    pack_rows(m.w, packed, 0, rows);
-    WeightView pw = m.w;
-    pw.packed = packed;
+    const PackedCopy pc(m.w, rows);
+    const WeightView& pw = pc.w;
     for (int k : {1, 5, 16}) {
       auto x = make_acts(k, cols, 900 + k);
       std::vector<float> a(k * rows), b(k * rows);
