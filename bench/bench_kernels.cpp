@@ -67,7 +67,7 @@ void BM_Matmul(benchmark::State& st, TensorType t, int threads, KernelMode mode 
 #define MATMUL_BENCH(T)                                                                       \
   BENCHMARK_CAPTURE(BM_Matmul, T, TensorType::T, 1)->RangeMultiplier(2)->Range(1, 64)->UseRealTime(); \
   BENCHMARK_CAPTURE(BM_Matmul, T##_2threads, TensorType::T, 2)->Arg(1)->Arg(16)->UseRealTime(); \
-  BENCHMARK_CAPTURE(BM_Matmul, T##_avx2, TensorType::T, 1, KernelMode::Avx2)->Arg(1)->Arg(16)->UseRealTime();
+  BENCHMARK_CAPTURE(BM_Matmul, T##_avx2, TensorType::T, 1, KernelMode::Avx2)->Arg(1)->Arg(4)->Arg(8)->Arg(16)->UseRealTime();
 MATMUL_BENCH(F32)
 MATMUL_BENCH(F16)
 MATMUL_BENCH(BF16)

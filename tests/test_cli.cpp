@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "ops/cpu_features.h"
 #include "reference_cases.h"
 
 using namespace lookahead;
@@ -99,6 +100,7 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
       {{"run", "-m", test::model_path(), "-f", "/no/such/prompt.txt"}, "/no/such/prompt.txt"},
       {{"info", "-m", test::shared_path("models/stories260K.reference.json")}, "not a GGUF file"},
       {{"bench", "--forward", "-m", test::model_path(), "--logits", "some"}, "--logits takes all or last"},
+      {{"bench", "--forward", "-m", test::model_path(), "--kernels", "sse"}, "--kernels takes auto or avx2"},
       {{"frobnicate"}, "unknown command"},
   };
   for (const auto& c : cases) {
@@ -126,6 +128,13 @@ TEST(Cli, BenchForwardJsonReportsCostPerK) {
     EXPECT_EQ(ks, (std::vector<int>{1, 2, 4, 8, 16, 32, 64}));
     EXPECT_GT(j.at("decode_tokens_per_second").get<double>(), 0.0);
     EXPECT_EQ(j.at("weight_bytes_per_token").get<int64_t>() > 0, true);
+    EXPECT_EQ(j.at("kernels"), cpu_has_avx512() ? "avx512" : cpu_has_avx2() ? "avx2" : "scalar");
+  }
+  if (cpu_has_avx2()) {
+    const auto r = run_cli({"bench", "--forward", "-m", test::model_path(), "-t", "1", "--ctx", "8", "--repeats", "1",
+                            "--decode", "2", "--json", "--kernels", "avx2"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out).at("kernels"), "avx2");
   }
 }
 

@@ -23,6 +23,7 @@
 
 #include "model/context.h"
 #include "model/llama_model.h"
+#include "ops/cpu_features.h"
 #include "ops/matmul.h"
 #include "util/error.h"
 #include "util/rng.h"
@@ -36,9 +37,15 @@ namespace {
 const char* kUsage =
     "usage: lookahead bench --forward -m MODEL [-t THREADS] [--ctx 512] [--repeats 5] [--decode 32]\n"
     "                       [--decode-runs 1] [--json] [--plot FILE.svg] [--no-repack] [--logits all|last]\n"
+    "                       [--kernels auto|avx2]\n"
     "  --no-repack: keep the weights in the GGUF layout (quantized kernels repack on the fly)\n"
     "  --logits: cost(k) with logits for every token (default; lookahead needs most) or the last\n"
-    "            only (prompt processing, as llama-bench's pp)\n";
+    "            only (prompt processing, as llama-bench's pp)\n"
+    "  --kernels: the best family this CPU has (default), or the AVX2 one even on an AVX-512 CPU\n"
+    "             (loads and runs as an AVX2-only CPU would)\n";
+
+// The kernels that run: "avx512", "avx2" or "scalar".
+const char* kernels_name() { return use_avx512() ? "avx512" : use_avx2() ? "avx2" : "scalar"; }
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -158,6 +165,11 @@ int cmd_bench_forward(int argc, char** argv) {
       const std::string v = val();
       if (v != "all" && v != "last") fail("bench: --logits takes all or last, not '{}'", v);
       logits_last = v == "last";
+    } else if (a == "--kernels") {
+      const std::string v = val();
+      if (v != "auto" && v != "avx2") fail("bench: --kernels takes auto or avx2, not '{}'", v);
+      if (v == "avx2" && !cpu_has_avx2()) fail("bench: --kernels avx2: this CPU lacks AVX2, FMA or F16C");
+      set_kernel_mode(v == "avx2" ? KernelMode::Avx2 : KernelMode::Auto);
     }
     else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
@@ -248,6 +260,7 @@ int cmd_bench_forward(int argc, char** argv) {
     nlohmann::json j;
     j["model"] = model_path;
     j["threads"] = pool.size();
+    j["kernels"] = kernels_name();
     j["ctx"] = ctx;
     j["decode_tokens_per_second"] = decode_tps;
     j["decode_tokens_per_second_median"] = decode_tps_median;
@@ -271,9 +284,9 @@ int cmd_bench_forward(int argc, char** argv) {
     j["load_peak_rss_mb"] = load_rss_kb / 1024.0;
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("model %s: %d threads, ctx %d, load %.0f ms (repacking %.0f MB: %.0f ms, peak RSS %.0f MB), prefill %.0f ms, "
+    std::printf("model %s: %d threads, %s kernels, ctx %d, load %.0f ms (repacking %.0f MB: %.0f ms, peak RSS %.0f MB), prefill %.0f ms, "
                 "peak RSS %.0f MB (with the 512 MiB bandwidth probe)\n",
-                model_path.c_str(), pool.size(), ctx, load_ms, model->packed_bytes() / 1e6, model->repack_ms(),
+                model_path.c_str(), pool.size(), kernels_name(), ctx, load_ms, model->packed_bytes() / 1e6, model->repack_ms(),
                 load_rss_kb / 1024.0, prefill_ms, rss_kb / 1024.0);
     std::printf("weights read per token %.1f MB; read bandwidth %.1f GB/s -> bandwidth floor %.2f ms\n", wbytes / 1e6, bw,
                 bw_floor_ms);

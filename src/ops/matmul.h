@@ -98,7 +98,8 @@ struct WeightView {
 
 // Bytes of the packed copy of a rows x cols `type` matrix; 0 when the type
 // has no packed layout (F32) or the CPU lacks its kernels (P16F: AVX2; the
-// quantized P16 layouts: the Lanes16 kernels).
+// quantized P16 layouts: the Lanes16 kernels, and the current kernel mode's
+// family is Lanes16).
 size_t packed_size(TensorType type, int64_t rows, int64_t cols);
 // Writes rows [r0, r1) of w's packed copy into `out` (the whole matrix's
 // packed_size bytes, 64-byte aligned). Threads may pack disjoint row ranges
