@@ -100,6 +100,23 @@ TEST(QuantFormat, KnownQ4_KScaleMinPacking) {
   EXPECT_LT(rel_rms_error(TensorType::Q4_K, x), 0.05);
 }
 
+TEST(QuantFormat, Q4_KScalesMinsAtOnceMatchOneByOne) {
+  // Every bit of the 12 bytes matters somewhere: random bytes, all ones, zeros.
+  Rng rng(12);
+  for (int c = 0; c < 2000; ++c) {
+    uint8_t s[12];
+    for (auto& b : s) b = c == 0 ? 0xff : c == 1 ? 0 : static_cast<uint8_t>(rng.below(256));
+    uint64_t sc8, mn8;
+    q4k_scales_mins(s, sc8, mn8);
+    for (int j = 0; j < 8; ++j) {
+      int sc, m;
+      q4k_scale_min(s, j, sc, m);
+      ASSERT_EQ(static_cast<int>(sc8 >> (8 * j) & 0xff), sc) << "case " << c << " j " << j;
+      ASSERT_EQ(static_cast<int>(mn8 >> (8 * j) & 0xff), m) << "case " << c << " j " << j;
+    }
+  }
+}
+
 TEST(QuantAct, SimdMatchesScalarBytes) {
   if (!cpu_has_avx2()) GTEST_SKIP() << "no AVX2";
   for (ActFormat f : {ActFormat::A32, ActFormat::AK}) {

@@ -1025,8 +1025,10 @@ __attribute__((always_inline, target("avx2,fma,f16c"))) inline void q4k_tile_bod
   const __m256i m4 = _mm256_set1_epi8(15);
   for (int64_t b = 0; b < n / kQKK; ++b) {
     const auto* blk = reinterpret_cast<const BlockQ4_K*>(w) + b;
-    int sc[8], mn[8];
-    for (int j = 0; j < 8; ++j) q4k_scale_min(blk->scales, j, sc[j], mn[j]);
+    // Scales and mins straight into registers (eight scalar decodes went
+    // through the stack and stalled on store forwarding).
+    uint64_t sc8, mn8;
+    q4k_scales_mins(blk->scales, sc8, mn8);
     __m256i il[T];
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) il[t] = _mm256_setzero_si256();
@@ -1034,8 +1036,8 @@ __attribute__((always_inline, target("avx2,fma,f16c"))) inline void q4k_tile_bod
     for (int c = 0; c < 4; ++c) {
       const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qs + 32 * c));
       const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-      const __m256i s0 = _mm256_set1_epi16(static_cast<int16_t>(sc[2 * c]));
-      const __m256i s1 = _mm256_set1_epi16(static_cast<int16_t>(sc[2 * c + 1]));
+      const __m256i s0 = _mm256_set1_epi16(static_cast<int16_t>(sc8 >> (16 * c) & 0xff));
+      const __m256i s1 = _mm256_set1_epi16(static_cast<int16_t>(sc8 >> (16 * c + 8) & 0xff));
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
         const int8_t* x = act_qs(act + t * astride) + b * kQKK + 64 * c;
@@ -1046,8 +1048,9 @@ __attribute__((always_inline, target("avx2,fma,f16c"))) inline void q4k_tile_bod
         il[t] = _mm256_add_epi32(il[t], _mm256_add_epi32(p0, p1));
       }
     }
-    const __m256i m16 = _mm256_setr_epi16(mn[0], mn[0], mn[1], mn[1], mn[2], mn[2], mn[3], mn[3], mn[4], mn[4], mn[5],
-                                          mn[5], mn[6], mn[6], mn[7], mn[7]);
+    // int16 pairs (m_j, m_j) for the madd with the 16 sub-block sums.
+    const __m256i m32 = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(mn8)));
+    const __m256i m16 = _mm256_or_si256(m32, _mm256_slli_epi32(m32, 16));
     const float d = _cvtsh_ss(blk->d), dmin = _cvtsh_ss(blk->dmin);
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {

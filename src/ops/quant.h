@@ -26,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "gguf/tensor_type.h"
 
@@ -68,6 +69,21 @@ inline void q4k_scale_min(const uint8_t* s, int j, int& sc, int& m) {
     sc = (s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4);
     m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
   }
+}
+
+// All eight at once, byte j of sc8 / mn8 = q4k_scale_min's sc / m for j:
+// word arithmetic on the three 32-bit words of the 12 bytes, for kernels
+// that would otherwise assemble vectors from eight scalar decodes.
+inline void q4k_scales_mins(const uint8_t* s, uint64_t& sc8, uint64_t& mn8) {
+  uint32_t a, b, c;
+  std::memcpy(&a, s, 4);
+  std::memcpy(&b, s + 4, 4);
+  std::memcpy(&c, s + 8, 4);
+  constexpr uint32_t k6 = 0x3f3f3f3fu, k4 = 0x0f0f0f0fu, k2 = 0x03030303u;
+  const uint32_t sc_hi = (c & k4) | (((a >> 6) & k2) << 4);
+  const uint32_t mn_hi = ((c >> 4) & k4) | (((b >> 6) & k2) << 4);
+  sc8 = (a & k6) | static_cast<uint64_t>(sc_hi) << 32;
+  mn8 = (b & k6) | static_cast<uint64_t>(mn_hi) << 32;
 }
 
 // Types quantize_row / dequantize_row_raw handle: F32, F16, BF16, Q8_0,
