@@ -307,7 +307,8 @@ __attribute__((target("avx2,fma,f16c"))) inline __m256 group_scales(const uint8_
 
 template <TensorType TY, int R, int T>
 __attribute__((target("avx2,fma,f16c"))) void q32_tile(const uint8_t* w, size_t wstride, const uint8_t* act,
-                                                       size_t astride, int64_t n, float* y, int64_t ldy) {
+                                                       size_t astride, int64_t n, float* y, int64_t ldy,
+                                                       const uint8_t* pf) {
   __m256 acc[R][T];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
@@ -321,6 +322,14 @@ __attribute__((target("avx2,fma,f16c"))) void q32_tile(const uint8_t* w, size_t 
   alignas(32) float dd[R][T][8];
   for (int64_t g = 0; g < nb; g += 8) {
     const int64_t gend = g + 8 < nb ? g + 8 : nb;
+    if (pf) {
+      constexpr size_t bsz = TY == TensorType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (size_t l = 0; l < 8 * bsz + 63; l += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(pf + r * wstride + g * bsz + l), _MM_HINT_T0);
+    }
     __m256 dw[R];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) dw[r] = group_scales<TY>(w + r * wstride, g, nb);
@@ -1228,12 +1237,18 @@ __attribute__((target("avx2,fma,f16c"))) void q6k_tile(const uint8_t* w, const u
 
 // ---- per-type row drivers ---------------------------------------------------------
 
+// Rows in tiles of 2 x up to 4 tokens. A row group's first token tile
+// prefetches the next group's rows group by group (pf): weights beyond the
+// caches otherwise stream at a fraction of the bandwidth (32000x2048 single
+// thread, k = 1: Q8_0 5.2 -> 3.1 ms, Q4_0 4.5 -> 3.2 ms; k = 2, 4 -25-39 %;
+// k = 16 unchanged).
 template <TensorType TY>
 void q32_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
   auto tile = [&]<int R, int T>(int64_t r, int t0) {
+    const uint8_t* next = w.data + (r + R) * w.row_bytes;
     q32_tile<TY, R, T>(w.data + r * w.row_bytes, w.row_bytes, j.act + t0 * j.act_stride, j.act_stride, w.cols,
-                       j.y + t0 * j.ldy + r, j.ldy);
+                       j.y + t0 * j.ldy + r, j.ldy, t0 == 0 && r + 2 * R <= r1 ? next : nullptr);
   };
   row_tiles<2, 4>(r0, r1, j.n_tokens, tile);
 }
