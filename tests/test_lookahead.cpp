@@ -111,22 +111,33 @@ TEST(Lookahead, StopsExactlyLikePlainAtEosLengthAndContextEnd) {
   }
 }
 
-TEST(Lookahead, RepetitionPenaltyGreedyStaysExact) {
+TEST(Lookahead, PenaltiesGreedyStaysExact) {
+  // Each verified position is penalised by the history before it (accepted
+  // draft tokens included), so greedy output matches plain decoding.
   const auto c = test::reference_cases()[1];
-  PlainDecoder plain;
-  LookaheadDecoder la(configs()[0]);
-  auto with_penalty = [&](Decoder& d) {
-    InferenceContext ctx(model(), {1024, 512, KVType::F32, 1});
-    DecodeRequest req;
-    req.prompt = c.prompt_ids;
-    req.max_tokens = 128;
-    req.sampling.temperature = 0;
-    req.sampling.repeat_penalty = 1.3f;
-    return d.generate(ctx, req, {}).tokens;
+  struct Penalties {
+    float repeat, presence, frequency;
+    int last_n;
   };
-  const auto want = with_penalty(plain);
-  EXPECT_NE(want, std::vector<TokenId>(c.greedy_ids.begin(), c.greedy_ids.begin() + 128));
-  EXPECT_EQ(with_penalty(la), want);
+  for (const Penalties pen : {Penalties{1.3f, 0, 0, 64}, Penalties{1.0f, 0.6f, 0.4f, 64}, Penalties{1.1f, 0.2f, 0.9f, -1}}) {
+    PlainDecoder plain;
+    LookaheadDecoder la(configs()[0]);
+    auto with_penalty = [&](Decoder& d) {
+      InferenceContext ctx(model(), {1024, 512, KVType::F32, 1});
+      DecodeRequest req;
+      req.prompt = c.prompt_ids;
+      req.max_tokens = 128;
+      req.sampling.temperature = 0;
+      req.sampling.repeat_penalty = pen.repeat;
+      req.sampling.presence_penalty = pen.presence;
+      req.sampling.frequency_penalty = pen.frequency;
+      req.sampling.repeat_last_n = pen.last_n;
+      return d.generate(ctx, req, {}).tokens;
+    };
+    const auto want = with_penalty(plain);
+    EXPECT_NE(want, std::vector<TokenId>(c.greedy_ids.begin(), c.greedy_ids.begin() + 128)) << pen.presence;
+    EXPECT_EQ(with_penalty(la), want) << pen.repeat << " " << pen.presence << " " << pen.frequency;
+  }
 }
 
 TEST(Lookahead, CompressionBeatsLlamaCppOnReferencePrompts) {

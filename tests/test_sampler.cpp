@@ -215,6 +215,41 @@ TEST(Sampler, RepetitionPenaltyDividesPositiveMultipliesNegativeOncePerToken) {
   for (const auto& tp : d) EXPECT_NEAR(tp.p, want.at(tp.id), 1e-6);
 }
 
+TEST(Sampler, PresenceAndFrequencyPenaltiesSubtractPerTokenAndPerOccurrence) {
+  SamplerParams p = plain_params(0.0f);
+  p.presence_penalty = 0.5f;
+  p.frequency_penalty = 0.25f;
+  p.repeat_last_n = -1;
+  SamplerScratch scratch;
+  const std::vector<TokenId> hist = {1, 2, 1, 99 /* out of vocab: ignored */};
+  const float* l = Sampler(p).penalized(kLogits.data(), 8, hist, scratch);
+  EXPECT_EQ(l[1], 3.0f - (2 * 0.25f + 0.5f));  // seen twice
+  EXPECT_EQ(l[2], -2.0f - (0.25f + 0.5f));     // once
+  EXPECT_EQ(l[5], 3.0f);                       // unseen: untouched
+  // After the repetition penalty, as llama.cpp's penalties stage.
+  p.repeat_penalty = 2.0f;
+  l = Sampler(p).penalized(kLogits.data(), 8, hist, scratch);
+  EXPECT_EQ(l[1], 1.5f - 1.0f);
+  EXPECT_EQ(l[2], -4.0f - 0.75f);
+  // The same window: with the last 2 tokens only 1 (once) and 99 count.
+  p.repeat_penalty = 1.0f;
+  p.repeat_last_n = 2;
+  l = Sampler(p).penalized(kLogits.data(), 8, hist, scratch);
+  EXPECT_EQ(l[1], 3.0f - 0.75f);
+  EXPECT_EQ(l[2], -2.0f);
+  // Negative values reward repeats (OpenAI allows [-2, 2]).
+  p.presence_penalty = -1.0f;
+  p.frequency_penalty = 0.0f;
+  EXPECT_EQ(Sampler(p).penalized(kLogits.data(), 8, hist, scratch)[1], 4.0f);
+  // Greedy follows: tokens 1 and 5 tie at 3.0 and the lower id wins; a
+  // small presence penalty on 1 hands the argmax to 5.
+  SamplerParams g = plain_params(0.0f);
+  Rng rng(0);
+  EXPECT_EQ(Sampler(g).sample(kLogits.data(), 8, hist, scratch, rng), 1);
+  g.presence_penalty = 0.1f;
+  EXPECT_EQ(Sampler(g).sample(kLogits.data(), 8, hist, scratch, rng), 5);
+}
+
 TEST(Sampler, DrawWalksTheCumulativeMass) {
   const std::vector<TokenProb> d = {{7, 0.5f}, {3, 0.25f}, {9, 0.25f}};
   EXPECT_EQ(Sampler::draw(d, 0.0), 7);

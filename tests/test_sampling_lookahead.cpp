@@ -241,13 +241,16 @@ void seed_pool(LookaheadDecoder& la, const SamplerParams& sp) {
   }
 }
 
-SamplerParams chain(float temp, int top_k, float top_p, float min_p, float penalty = 1.0f) {
+SamplerParams chain(float temp, int top_k, float top_p, float min_p, float penalty = 1.0f, float presence = 0.0f,
+                    float frequency = 0.0f) {
   SamplerParams p;
   p.temperature = temp;
   p.top_k = top_k;
   p.top_p = top_p;
   p.min_p = min_p;
   p.repeat_penalty = penalty;
+  p.presence_penalty = presence;
+  p.frequency_penalty = frequency;
   return p;
 }
 
@@ -261,7 +264,7 @@ const std::vector<Setting>& settings() {
       {"temp 1.0, no truncation", chain(1.0f, 0, 1.0f, 0.0f)},
       {"temp 1.0, top-k 10", chain(1.0f, 10, 1.0f, 0.0f)},
       {"temp 1.0, top-p 0.8", chain(1.0f, 0, 0.8f, 0.0f)},
-      {"temp 0.8, repetition penalty 1.3", chain(0.8f, 0, 1.0f, 0.0f, 1.3f)},
+      {"temp 0.8, repetition 1.3, presence 0.3, frequency 0.2 penalties", chain(0.8f, 0, 1.0f, 0.0f, 1.3f, 0.3f, 0.2f)},
   };
   return s;
 }
@@ -365,7 +368,7 @@ TEST(Sampling, LookaheadMatchesPlainDistributionTemp07DefaultChain) { check_same
 TEST(Sampling, LookaheadMatchesPlainDistributionTemp10) { check_same_distribution(settings()[1]); }
 TEST(Sampling, LookaheadMatchesPlainDistributionTopK) { check_same_distribution(settings()[2]); }
 TEST(Sampling, LookaheadMatchesPlainDistributionTopP) { check_same_distribution(settings()[3]); }
-TEST(Sampling, LookaheadMatchesPlainDistributionRepetitionPenalty) { check_same_distribution(settings()[4]); }
+TEST(Sampling, LookaheadMatchesPlainDistributionPenalties) { check_same_distribution(settings()[4]); }
 
 TEST(Sampling, SeededAndReproducible) {
   for (const auto& st : settings()) {

@@ -61,12 +61,13 @@ std::string run_cli(std::vector<std::string> args) {
   return got;
 }
 
-json cli_greedy(const std::string& prompt, int n, bool chat = false) {
+json cli_greedy(const std::string& prompt, int n, bool chat = false, const std::vector<std::string>& extra = {}) {
   std::vector<std::string> args = {"run", "--json", "-m", model_path(), "-p", prompt, "-n", std::to_string(n),
                                    "--temp", "0", "-c", std::to_string(kCtx)};
   if (chat) {
     args.insert(args.end(), {"--chat", "--chat-template-file", template_path()});
   }
+  args.insert(args.end(), extra.begin(), extra.end());
   return json::parse(run_cli(args));
 }
 
@@ -311,6 +312,23 @@ TEST_F(ServerTest, StopStrings) {
   }
 }
 
+TEST_F(ServerTest, PenaltiesEqualCliRun) {
+  // OpenAI's presence/frequency penalties (and llama.cpp's repeat_last_n)
+  // reach the sampler: the greedy text changes, and equals `run` with the
+  // same flags.
+  const std::string prompt = "Once upon a time, there was a little girl";
+  const json plain = cli_greedy(prompt, 64);
+  const json ref = cli_greedy(prompt, 64, false,
+                              {"--presence-penalty", "0.5", "--frequency-penalty", "1.5", "--repeat-last-n", "-1"});
+  ASSERT_TRUE(ref.contains("text")) << ref.dump();
+  EXPECT_NE(ref["text"], plain["text"]);
+  auto r = post(port(), "/v1/completions",
+                {{"prompt", prompt}, {"max_tokens", 64}, {"temperature", 0}, {"presence_penalty", 0.5},
+                 {"frequency_penalty", 1.5}, {"repeat_last_n", -1}});
+  ASSERT_EQ(r.status, 200) << r.body.dump();
+  EXPECT_EQ(r.body["choices"][0]["text"], ref["text"]);
+}
+
 TEST_F(ServerTest, ErrorStatuses) {
   const int p = port();
   // Bad JSON, not an object, invalid UTF-8.
@@ -341,6 +359,9 @@ TEST_F(ServerTest, ErrorStatuses) {
   // Out of range / unsupported.
   expect_error(post(p, "/v1/completions", {{"prompt", "a"}, {"max_tokens", -1}}), 400, "max_tokens");
   expect_error(post(p, "/v1/completions", {{"prompt", "a"}, {"top_p", 0}}), 400, "top_p");
+  expect_error(post(p, "/v1/completions", {{"prompt", "a"}, {"presence_penalty", 2.5}}), 400, "presence_penalty");
+  expect_error(post(p, "/v1/completions", {{"prompt", "a"}, {"frequency_penalty", "lots"}}), 400, "frequency_penalty");
+  expect_error(post(p, "/v1/completions", {{"prompt", "a"}, {"repeat_last_n", -2}}), 400, "repeat_last_n");
   expect_error(post(p, "/v1/completions", {{"prompt", "a"}, {"n", 2}}), 400, "n");
   expect_error(post(p, "/v1/chat/completions", {{"messages", json::array({{{"role", "user"}, {"content", "x"}}})}, {"n", 3}}),
                400, "n");

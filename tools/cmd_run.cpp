@@ -49,7 +49,8 @@ int cmd_run(int argc, char** argv, int first) {
   std::string model_path, prompt, prompt_file, system_prompt, template_file, lookahead_spec, kv_type = "f32";
   int n_predict = -1, threads = 0, ctx = 0, top_k = 40, repeat_last_n = 64, batch = 512;
   long long seed = -1;
-  float temp = 0.8f, top_p = 0.95f, min_p = 0.05f, repeat_penalty = 1.0f;
+  float temp = 0.8f, top_p = 0.95f, min_p = 0.05f, repeat_penalty = 1.0f, presence_penalty = 0.0f,
+        frequency_penalty = 0.0f;
   bool json = false, use_lookahead = true, pool_from_prompt = false, chat = false;
 
   ArgParser ap("run", "Generate text with lookahead decoding (exact: same output as plain decoding).");
@@ -62,7 +63,9 @@ int cmd_run(int argc, char** argv, int first) {
   ap.add_float({"--top-p"}, &top_p, "top-p sampling, 1 = off (default 0.95)");
   ap.add_float({"--min-p"}, &min_p, "min-p sampling, 0 = off (default 0.05)");
   ap.add_float({"--repeat-penalty"}, &repeat_penalty, "repetition penalty, 1 = off (default 1.0)");
-  ap.add_int({"--repeat-last-n"}, &repeat_last_n, "tokens the penalty looks back over (default 64)");
+  ap.add_float({"--presence-penalty"}, &presence_penalty, "subtracted from each seen token's logit, 0 = off (default 0)");
+  ap.add_float({"--frequency-penalty"}, &frequency_penalty, "subtracted per occurrence, 0 = off (default 0)");
+  ap.add_int({"--repeat-last-n"}, &repeat_last_n, "tokens the penalties look back over, -1 = all (default 64)");
   ap.add_int64({"-s", "--seed"}, &seed, "random seed, -1 = random (default -1)");
   ap.add_int({"-t", "--threads"}, &threads, "threads (default: physical cores)");
   ap.add_int({"-c", "--ctx-size"}, &ctx, "context size (default: the model's, at most 4096)");
@@ -96,6 +99,8 @@ int cmd_run(int argc, char** argv, int first) {
   go.sampling.min_p = min_p;
   go.sampling.repeat_penalty = repeat_penalty;
   go.sampling.repeat_last_n = repeat_last_n;
+  go.sampling.presence_penalty = presence_penalty;
+  go.sampling.frequency_penalty = frequency_penalty;
   if (seed >= 0) go.sampling.seed = static_cast<uint64_t>(seed);
   go.lookahead.enabled = use_lookahead;
   go.lookahead.pool_from_prompt = pool_from_prompt;

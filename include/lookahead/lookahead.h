@@ -91,8 +91,10 @@ struct SamplingOptions {
   int top_k = 40;                 // <= 0: off
   float top_p = 0.95f;            // >= 1: off
   float min_p = 0.05f;            // <= 0: off
-  float repeat_penalty = 1.0f;    // 1: off
-  int repeat_last_n = 64;         // tokens the penalty looks back over
+  float repeat_penalty = 1.0f;    // 1: off; divides a seen token's positive logit (multiplies a negative one)
+  float presence_penalty = 0.0f;  // 0: off; subtracted from the logit of each token seen (OpenAI's)
+  float frequency_penalty = 0.0f; // 0: off; subtracted once per occurrence (OpenAI's)
+  int repeat_last_n = 64;         // tokens the penalties look back over, prompt included (-1: all, 0: none)
   std::optional<uint64_t> seed;   // unset: random (reported in stats.seed)
 };
 

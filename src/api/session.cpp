@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 #include <mutex>
 #include <random>
 
@@ -41,12 +42,17 @@ SamplerParams to_sampler(const SamplingOptions& s, uint64_t seed) {
   p.top_p = s.top_p;
   p.min_p = s.min_p;
   p.repeat_penalty = s.repeat_penalty;
+  p.presence_penalty = s.presence_penalty;
+  p.frequency_penalty = s.frequency_penalty;
   p.repeat_last_n = s.repeat_last_n;
   p.seed = seed;
   if (!(s.temperature == s.temperature)) fail("temperature must be a number");
   if (s.top_p <= 0 || s.top_p > 1) fail("top_p must be in (0, 1], got {}", s.top_p);
   if (s.min_p < 0 || s.min_p > 1) fail("min_p must be in [0, 1], got {}", s.min_p);
-  if (s.repeat_penalty <= 0) fail("repeat_penalty must be positive, got {}", s.repeat_penalty);
+  if (!(s.repeat_penalty > 0) || !std::isfinite(s.repeat_penalty))
+    fail("repeat_penalty must be positive, got {}", s.repeat_penalty);
+  if (!std::isfinite(s.presence_penalty)) fail("presence_penalty must be a finite number");
+  if (!std::isfinite(s.frequency_penalty)) fail("frequency_penalty must be a finite number");
   return p;
 }
 

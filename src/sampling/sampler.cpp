@@ -19,20 +19,26 @@ TokenId Sampler::argmax(const float* x, int n) {
 
 const float* Sampler::penalized(const float* logits, int n_vocab, std::span<const TokenId> history,
                                 SamplerScratch& s) const {
-  if (p_.repeat_penalty == 1.0f || p_.repeat_last_n == 0 || history.empty()) return logits;
+  const bool off = p_.repeat_penalty == 1.0f && p_.presence_penalty == 0.0f && p_.frequency_penalty == 0.0f;
+  if (off || p_.repeat_last_n == 0 || history.empty()) return logits;
   s.logits.assign(logits, logits + n_vocab);
   size_t from = 0;
   if (p_.repeat_last_n > 0 && history.size() > static_cast<size_t>(p_.repeat_last_n))
     from = history.size() - p_.repeat_last_n;
-  // Each distinct token is penalised once, however often it occurred.
   std::vector<TokenId>& ids = s.ids;
   ids.assign(history.begin() + static_cast<std::ptrdiff_t>(from), history.end());
   std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  for (TokenId t : ids) {
+  // Each distinct token once, with its count in the window.
+  for (size_t i = 0; i < ids.size();) {
+    size_t e = i + 1;
+    while (e < ids.size() && ids[e] == ids[i]) ++e;
+    const TokenId t = ids[i];
+    const auto count = static_cast<float>(e - i);
+    i = e;
     if (t < 0 || t >= n_vocab) continue;
     float& l = s.logits[t];
     l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;
+    l -= count * p_.frequency_penalty + p_.presence_penalty;
   }
   return s.logits.data();
 }

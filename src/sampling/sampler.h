@@ -1,5 +1,10 @@
 // Sampler chain, in llama.cpp's default order:
-//   repetition penalty -> top-k -> top-p -> min-p -> temperature -> draw
+//   penalties -> top-k -> top-p -> min-p -> temperature -> draw
+// The penalties stage, over the last repeat_last_n tokens (prompt included,
+// as llama.cpp's server feeds its prompt to the sampler), first divides a
+// seen token's positive logit by repeat_penalty (multiplies a negative one),
+// then subtracts frequency_penalty x its count + presence_penalty (OpenAI's
+// formula).
 // Greedy (temperature <= 0) is the argmax after the penalty.
 //
 // distribution() exposes the exact distribution the draw uses, so lossless
@@ -26,7 +31,9 @@ struct SamplerParams {
   float top_p = 0.95f;          // >= 1: off
   float min_p = 0.05f;          // <= 0: off
   float repeat_penalty = 1.0f;  // 1: off; >1 penalises tokens seen in the last repeat_last_n
-  int repeat_last_n = 64;       // history window for the penalty (0: off, -1: whole history)
+  float presence_penalty = 0.0f;   // 0: off; subtracted once from each token seen in the window
+  float frequency_penalty = 0.0f;  // 0: off; subtracted per occurrence in the window
+  int repeat_last_n = 64;       // history window for the penalties (0: off, -1: whole history)
   uint64_t seed = 0;            // seeds the caller's Rng
 
   bool greedy() const { return temperature <= 0.0f; }
@@ -49,8 +56,9 @@ class Sampler {
   explicit Sampler(const SamplerParams& p) : p_(p) {}
   const SamplerParams& params() const { return p_; }
 
-  // Applies the penalty for `history` (all tokens so far, prompt included) to
-  // a copy of logits held in scratch.logits and returns it.
+  // Applies the penalties for `history` (all tokens so far, prompt included)
+  // to a copy of logits held in scratch.logits and returns it (logits itself
+  // when every penalty is off).
   const float* penalized(const float* logits, int n_vocab, std::span<const TokenId> history, SamplerScratch& s) const;
 
   // The distribution the draw samples from: candidates sorted by probability

@@ -1,5 +1,6 @@
 #include "server/protocol.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -201,9 +202,18 @@ CompletionRequest parse_request(Endpoint endpoint, const std::string& body) {
     if (p <= 0) throw bad_field("repeat_penalty", "'repeat_penalty' must be > 0");
     s.repeat_penalty = static_cast<float>(p);
   }
-  // Accepted for compatibility, not applied (documented in docs/server.md).
-  for (const char* name : {"presence_penalty", "frequency_penalty"})
-    if (const json* v = field(j, name)) get_number(*v, name);
+  if (const json* v = field(j, "repeat_last_n")) {
+    const int64_t n = get_integer(*v, "repeat_last_n");
+    if (n < -1) throw bad_field("repeat_last_n", "'repeat_last_n' must be >= -1");
+    s.repeat_last_n = static_cast<int>(std::min<int64_t>(n, std::numeric_limits<int>::max()));
+  }
+  for (auto [name, dst] : {std::pair{"presence_penalty", &s.presence_penalty},
+                            std::pair{"frequency_penalty", &s.frequency_penalty}})
+    if (const json* v = field(j, name)) {
+      const double p = get_number(*v, name);
+      if (p < -2 || p > 2) throw bad_field(name, std::string("'") + name + "' must be in [-2, 2]");
+      *dst = static_cast<float>(p);
+    }
   if (const json* v = field(j, "seed")) s.seed = static_cast<uint64_t>(get_integer(*v, "seed"));
 
   if (const json* v = field(j, "stop")) {
