@@ -784,7 +784,7 @@ constexpr size_t kQ6Unit = 18;
 
 template <int R, int T>
 LK_AVX512 void p16k_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, size_t sstride, const uint8_t* act,
-                         size_t astride, int64_t nsg, float* y, int64_t ldy) {
+                         size_t astride, int64_t nsg, float* y, int64_t ldy, bool pf) {
   alignas(64) float acc[R][T][16] = {};
   const uint8_t* xd = act + nsg * 512;
   const uint8_t* xs16 = act + nsg * 576;
@@ -794,7 +794,7 @@ LK_AVX512 void p16k_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, s
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) is[r][t] = _mm512_setzero_si512();
-    if constexpr (T == 1) {
+    if (pf) {
       // As p16_tile's Q4_0: the next tile's quants and scales (Q4_K_M
       // decode -11 %; 32000x2048 single-threaded 1.56 -> 1.06 ms).
 #pragma GCC unroll 16
@@ -857,7 +857,7 @@ LK_AVX512 void to_q6t(const uint8_t* ak, int64_t cols, uint8_t* out) {
 
 template <int R, int T>
 LK_AVX512 void p16q6_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, size_t sstride, const uint8_t* act,
-                          size_t astride, int64_t nb, float* y, int64_t ldy) {
+                          size_t astride, int64_t nb, float* y, int64_t ldy, bool pf) {
   alignas(64) float acc[R][T][16] = {};
   const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
   const uint8_t* xd = act + nb * 256;
@@ -871,7 +871,7 @@ LK_AVX512 void p16q6_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, 
       for (int r = 0; r < R; ++r) is[r][t] = o;
     }
     const uint8_t* xs = act + b * 256;
-    if constexpr (T == 1) {
+    if (pf) {
       // The next tile's quants and scales, as p16k_tile (32000x2048
       // single-threaded 2.34 -> 1.34 ms).
 #pragma GCC unroll 16
@@ -930,7 +930,7 @@ LK_AVX512 void p16q6_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, 
 // R*T + R + 1 zmm.
 template <TensorType TY, int R, int T>
 LK_AVX512 void p16_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, size_t sstride, const uint8_t* act,
-                        size_t astride, int64_t nsg, float* y, int64_t ldy) {
+                        size_t astride, int64_t nsg, float* y, int64_t ldy, bool pf) {
   constexpr size_t QB = p16_qbytes<TY>();
   alignas(64) float acc[R][T][16] = {};
   const uint8_t* xd = act + nsg * 512;
@@ -944,7 +944,7 @@ LK_AVX512 void p16_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, si
       for (int r = 0; r < R; ++r) is[r][t] = o;
     }
     const uint8_t* ws = qs + s * QB;
-    if constexpr (T == 1 && TY == TensorType::Q4_0) {
+    if (pf) {
       // Single token: memory-bound. Fetch the next tile's rows (R rows on),
       // quants and scales, at this group while this tile computes (Q4_0
       // decode +3-4 %, the scales another 2 %; Q8_0, with twice the lines
@@ -1318,6 +1318,9 @@ void pack_p16(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t*
   }
 }
 
+// Token tile width of the P16 kernels for k > 1.
+constexpr int kP16Tokens = 4;
+
 // Rows [r0, r1) of a matrix in one of the P16 layouts (qstride / sstride
 // bytes per row of its two parts). tile.template operator()<R, T>(qs, sc,
 // r, t0) runs rows [r, r + R) x tokens [t0, t0 + T) whose groups start at
@@ -1325,7 +1328,9 @@ void pack_p16(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t*
 // load-time copy when there is one, else packs 16 rows at a time into a
 // scratch buffer (same bytes, so the same results). Tiles: 4 rows x 4
 // tokens measured best on Zen 5 (k = 16 and 64: 2x4, 2x6, 3x6, 5x4, 6x3,
-// 8x2 were 3-25 % slower); k = 1 streams 4 rows at once.
+// 8x2 were 3-25 % slower, before p16_prefetch); k = 1 streams 4 rows at
+// once (Q8_0 8).
+
 template <typename Tile, typename Pack>
 void p16_rows(const Job& j, int64_t r0, int64_t r1, size_t qstride, size_t sstride, Tile&& tile, Pack&& pack) {
   const WeightView& w = *j.w;
@@ -1337,7 +1342,7 @@ void p16_rows(const Job& j, int64_t r0, int64_t r1, size_t qstride, size_t sstri
     // prefetching Q4_K / Q6_K tiles 8 % slower), the others 4.
     if (j.n_tokens == 1 && w.type == TensorType::Q8_0) row_tiles<8, 1>(a, b, 1, t);
     else if (j.n_tokens == 1) row_tiles<4, 1>(a, b, 1, t);
-    else row_tiles<4, 4>(a, b, j.n_tokens, t);
+    else row_tiles<4, kP16Tokens>(a, b, j.n_tokens, t);
   };
   if (w.packed) {
     run(w.packed + r0 * qstride, w.packed + w.rows * qstride + r0 * sstride, r0, r1);
@@ -1353,6 +1358,18 @@ void p16_rows(const Job& j, int64_t r0, int64_t r1, size_t qstride, size_t sstri
   }
 }
 
+// Does the token tile at t0 prefetch the next row group's quants and scales
+// while it computes (the tiles' pf)? Left to the hardware prefetcher, the
+// first token tile of a group waits on memory (8 streams per thread). So
+// the second token tile does (k = 16, two threads: Q4_0 -21 %, Q8_0 -14 %,
+// Q4_K_M -23 %; k = 8 -24-33 %, k = 32 -11 %), or the only one for k <= 4
+// (k = 2, 4: Q4_K_M -50 %, Q4_0 -12-25 %, Q8_0 -10 %), except Q8_0 at
+// k = 1 (at_k1 false: 4 % slower with it).
+inline bool p16_prefetch(const Job& j, int t0, bool at_k1) {
+  if (j.n_tokens == 1) return at_k1;
+  return t0 == (j.n_tokens <= kP16Tokens ? 0 : kP16Tokens);
+}
+
 template <TensorType TY>
 void q32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
@@ -1362,7 +1379,7 @@ void q32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
       j, r0, r1, qstride, sstride,
       [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
         p16_tile<TY, R, T>(qs, qstride, sc, sstride, j.act + t0 * j.act_stride, j.act_stride, nsg,
-                           j.y + t0 * j.ldy + r, j.ldy);
+                           j.y + t0 * j.ldy + r, j.ldy, p16_prefetch(j, t0, TY != TensorType::Q8_0));
       },
       [&](int64_t a, int64_t b, uint8_t* qs, uint8_t* sc) { pack_p16<TY>(w, a, b, qs, sc); });
 }
@@ -1410,7 +1427,7 @@ void q4k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
       j, r0, r1, qstride, sstride,
       [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
         p16k_tile<R, T>(qs, qstride, sc, sstride, j.act + t0 * j.act_stride, j.act_stride, nsg, j.y + t0 * j.ldy + r,
-                        j.ldy);
+                        j.ldy, p16_prefetch(j, t0, true));
       },
       [&](int64_t a, int64_t b, uint8_t* qs, uint8_t* sc) { pack_p16k(w, a, b, qs, sc); });
 }
@@ -1423,7 +1440,7 @@ void q6k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
       j, r0, r1, qstride, sstride,
       [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
         p16q6_tile<R, T>(qs, qstride, sc, sstride, j.act + t0 * j.act_stride, j.act_stride, nb, j.y + t0 * j.ldy + r,
-                         j.ldy);
+                         j.ldy, p16_prefetch(j, t0, true));
       },
       [&](int64_t a, int64_t b, uint8_t* qs, uint8_t* sc) { pack_p16q6(w, a, b, qs, sc); });
 }
