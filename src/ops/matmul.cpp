@@ -1047,7 +1047,7 @@ float q4k_dot_scalar16(const uint8_t* row, const uint8_t* act, int64_t n) {
 template <int T>
 __attribute__((always_inline, target("avx2,fma,f16c"))) inline void q4k_tile_body(const uint8_t* w, const uint8_t* act,
                                                                                size_t astride, int64_t n, float* y,
-                                                                               int64_t ldy) {
+                                                                               int64_t ldy, const uint8_t* pf) {
   __m256 acc[T];
   const float* xd[T];
   const int16_t* xbs[T];
@@ -1059,6 +1059,11 @@ __attribute__((always_inline, target("avx2,fma,f16c"))) inline void q4k_tile_bod
   const __m256i m4 = _mm256_set1_epi8(15);
   for (int64_t b = 0; b < n / kQKK; ++b) {
     const auto* blk = reinterpret_cast<const BlockQ4_K*>(w) + b;
+    if (pf) {  // the next row's super-block (k_rows_avx2)
+#pragma GCC unroll 4
+      for (size_t l = 0; l < sizeof(BlockQ4_K); l += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(pf + b * sizeof(BlockQ4_K) + l), _MM_HINT_T0);
+    }
     // Scales and mins straight into registers (eight scalar decodes went
     // through the stack and stalled on store forwarding).
     uint64_t sc8, mn8;
@@ -1191,7 +1196,7 @@ void pack_p16q6(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_
 template <int T>
 __attribute__((always_inline, target("avx2,fma,f16c"))) inline void q6k_tile_body(const uint8_t* w, const uint8_t* act,
                                                                                size_t astride, int64_t n, float* y,
-                                                                               int64_t ldy) {
+                                                                               int64_t ldy, const uint8_t* pf) {
   __m256 acc[T];
   const float* xd[T];
   const int16_t* xbs[T];
@@ -1203,6 +1208,11 @@ __attribute__((always_inline, target("avx2,fma,f16c"))) inline void q6k_tile_bod
   const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
   for (int64_t b = 0; b < n / kQKK; ++b) {
     const auto* blk = reinterpret_cast<const BlockQ6_K*>(w) + b;
+    if (pf) {  // the next row's super-block (k_rows_avx2)
+#pragma GCC unroll 4
+      for (size_t l = 0; l < sizeof(BlockQ6_K); l += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(pf + b * sizeof(BlockQ6_K) + l), _MM_HINT_T0);
+    }
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->scales)));
     __m256i il[T];
 #pragma GCC unroll 16
@@ -1258,13 +1268,13 @@ __attribute__((always_inline, target("avx2,fma,f16c"))) inline void q6k_tile_bod
 // The Lanes8 K-quant tiles (Lanes16 has its own P16K / P16Q6 kernels).
 template <int T>
 __attribute__((target("avx2,fma,f16c"))) void q4k_tile(const uint8_t* w, const uint8_t* act, size_t astride, int64_t n,
-                                                       float* y, int64_t ldy) {
-  q4k_tile_body<T>(w, act, astride, n, y, ldy);
+                                                       float* y, int64_t ldy, const uint8_t* pf) {
+  q4k_tile_body<T>(w, act, astride, n, y, ldy, pf);
 }
 template <int T>
 __attribute__((target("avx2,fma,f16c"))) void q6k_tile(const uint8_t* w, const uint8_t* act, size_t astride, int64_t n,
-                                                       float* y, int64_t ldy) {
-  q6k_tile_body<T>(w, act, astride, n, y, ldy);
+                                                       float* y, int64_t ldy, const uint8_t* pf) {
+  q6k_tile_body<T>(w, act, astride, n, y, ldy, pf);
 }
 
 // ---- per-type row drivers ---------------------------------------------------------
@@ -1469,8 +1479,12 @@ void k_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
     const uint8_t* wr = w.data + r * w.row_bytes;
     const uint8_t* a = j.act + t0 * j.act_stride;
     float* y = j.y + t0 * j.ldy + r;
-    if (w.type == TensorType::Q4_K) q4k_tile<T>(wr, a, j.act_stride, w.cols, y, j.ldy);
-    else q6k_tile<T>(wr, a, j.act_stride, w.cols, y, j.ldy);
+    // For k > 1 the second token tile (the only one for k <= 4) prefetches
+    // the next row (Q4_K_M k = 4 and 16 -6 %; k = 1 no change).
+    const bool p = j.n_tokens > 1 && t0 == (j.n_tokens <= 4 ? 0 : 4);
+    const uint8_t* pf = p && r + 2 <= r1 ? wr + w.row_bytes : nullptr;
+    if (w.type == TensorType::Q4_K) q4k_tile<T>(wr, a, j.act_stride, w.cols, y, j.ldy, pf);
+    else q6k_tile<T>(wr, a, j.act_stride, w.cols, y, j.ldy, pf);
   });
 }
 
