@@ -47,6 +47,17 @@ inline void tail_tile(int rem, int t0, F& f) {
 // EVEN_TAIL: a tail narrower than TMAX / 2 shares the last full tile's
 // tokens instead (8 tokens with TMAX 6: 4 + 4, not 6 + 2), since a 1-2 token
 // tile reuses each weight load too little.
+// Prefetches (T0) the lines at p, p + 64, ... below p + N of R rows
+// `stride` bytes apart: how the tiles fetch the rows they will read next
+// while the current ones compute (N a constant, so the loops unroll).
+template <int R, size_t N>
+inline void prefetch_rows(const uint8_t* p, size_t stride) {
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (size_t l = 0; l < N; l += 64) _mm_prefetch(reinterpret_cast<const char*>(p + r * stride + l), _MM_HINT_T0);
+}
+
 template <int TMAX>
 constexpr void even_tail_split(int n, int& full, int& rem) {
   full = n / TMAX;
@@ -324,11 +335,7 @@ __attribute__((target("avx2,fma,f16c"))) void q32_tile(const uint8_t* w, size_t 
     const int64_t gend = g + 8 < nb ? g + 8 : nb;
     if (pf) {
       constexpr size_t bsz = TY == TensorType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-        for (size_t l = 0; l < 8 * bsz + 63; l += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(pf + r * wstride + g * bsz + l), _MM_HINT_T0);
+      prefetch_rows<R, 8 * bsz + 63>(pf + g * bsz, wstride);
     }
     __m256 dw[R];
 #pragma GCC unroll 16
@@ -797,13 +804,8 @@ LK_AVX512 void p16k_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, s
     if (pf) {
       // As p16_tile's Q4_0: the next tile's quants and scales (Q4_K_M
       // decode -11 %; 32000x2048 single-threaded 1.56 -> 1.06 ms).
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 8
-        for (size_t l = 0; l < 256; l += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(qs + s * 256 + (R + r) * qstride + l), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(sc + (R + r) * sstride + s * kK16Unit), _MM_HINT_T0);
-      }
+      prefetch_rows<R, 256>(qs + R * qstride + s * 256, qstride);
+      prefetch_rows<R, 1>(sc + R * sstride + s * kK16Unit, sstride);
     }
     p16_group_sums<true, R, T>(qs + s * 256, qstride, act + s * 512, astride, is);
 #pragma GCC unroll 16
@@ -874,13 +876,8 @@ LK_AVX512 void p16q6_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, 
     if (pf) {
       // The next tile's quants and scales, as p16k_tile (32000x2048
       // single-threaded 2.34 -> 1.34 ms).
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 8
-        for (size_t l = 0; l < 192; l += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(qs + b * 192 + (R + r) * qstride + l), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(sc + (R + r) * sstride + b * kQ6Unit), _MM_HINT_T0);
-      }
+      prefetch_rows<R, 192>(qs + R * qstride + b * 192, qstride);
+      prefetch_rows<R, 1>(sc + R * sstride + b * kQ6Unit, sstride);
     }
 #pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) {
@@ -949,13 +946,8 @@ LK_AVX512 void p16_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, si
       // quants and scales, at this group while this tile computes (Q4_0
       // decode +3-4 %, the scales another 2 %; Q8_0, with twice the lines
       // per group, ran 4-7 % slower with it).
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-        for (size_t l = 0; l < QB; l += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(ws + (R + r) * qstride + l), _MM_HINT_T0);
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) _mm_prefetch(reinterpret_cast<const char*>(sc + (R + r) * sstride + s * 32), _MM_HINT_T0);
+      prefetch_rows<R, QB>(ws + R * qstride, qstride);
+      prefetch_rows<R, 1>(sc + R * sstride + s * 32, sstride);
     }
     p16_group_sums<TY == TensorType::Q4_0, R, T>(ws, qstride, act + s * 512, astride, is);
 #pragma GCC unroll 16
@@ -1059,11 +1051,7 @@ __attribute__((always_inline, target("avx2,fma,f16c"))) inline void q4k_tile_bod
   const __m256i m4 = _mm256_set1_epi8(15);
   for (int64_t b = 0; b < n / kQKK; ++b) {
     const auto* blk = reinterpret_cast<const BlockQ4_K*>(w) + b;
-    if (pf) {  // the next row's super-block (k_rows_avx2)
-#pragma GCC unroll 4
-      for (size_t l = 0; l < sizeof(BlockQ4_K); l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(pf + b * sizeof(BlockQ4_K) + l), _MM_HINT_T0);
-    }
+    if (pf) prefetch_rows<1, sizeof(BlockQ4_K)>(pf + b * sizeof(BlockQ4_K), 0);  // the next row's (k_rows_avx2)
     // Scales and mins straight into registers (eight scalar decodes went
     // through the stack and stalled on store forwarding).
     uint64_t sc8, mn8;
@@ -1208,11 +1196,7 @@ __attribute__((always_inline, target("avx2,fma,f16c"))) inline void q6k_tile_bod
   const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
   for (int64_t b = 0; b < n / kQKK; ++b) {
     const auto* blk = reinterpret_cast<const BlockQ6_K*>(w) + b;
-    if (pf) {  // the next row's super-block (k_rows_avx2)
-#pragma GCC unroll 4
-      for (size_t l = 0; l < sizeof(BlockQ6_K); l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(pf + b * sizeof(BlockQ6_K) + l), _MM_HINT_T0);
-    }
+    if (pf) prefetch_rows<1, sizeof(BlockQ6_K)>(pf + b * sizeof(BlockQ6_K), 0);  // the next row's (k_rows_avx2)
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk->scales)));
     __m256i il[T];
 #pragma GCC unroll 16
