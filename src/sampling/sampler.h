@@ -26,15 +26,15 @@
 namespace lookahead {
 
 struct SamplerParams {
-  float temperature = 0.8f;     // <= 0: greedy (argmax)
-  int top_k = 40;               // <= 0: off
-  float top_p = 0.95f;          // >= 1: off
-  float min_p = 0.05f;          // <= 0: off
-  float repeat_penalty = 1.0f;  // 1: off; >1 penalises tokens seen in the last repeat_last_n
+  float temperature = 0.8f;        // <= 0: greedy (argmax)
+  int top_k = 40;                  // <= 0: off
+  float top_p = 0.95f;             // >= 1: off
+  float min_p = 0.05f;             // <= 0: off
+  float repeat_penalty = 1.0f;     // 1: off; >1 penalises tokens seen in the last repeat_last_n
   float presence_penalty = 0.0f;   // 0: off; subtracted once from each token seen in the window
   float frequency_penalty = 0.0f;  // 0: off; subtracted per occurrence in the window
-  int repeat_last_n = 64;       // history window for the penalties (0: off, -1: whole history)
-  uint64_t seed = 0;            // seeds the caller's Rng
+  int repeat_last_n = 64;          // history window for the penalties (0: off, -1: whole history)
+  uint64_t seed = 0;               // seeds the caller's Rng
 
   bool greedy() const { return temperature <= 0.0f; }
 };
