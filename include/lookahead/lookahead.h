@@ -32,7 +32,8 @@ struct ModelOptions {
   std::string chat_template;   // Jinja source overriding the model's tokenizer.chat_template; empty = model's
   bool repack = true;          // copy weights at load into the kernels' layout / huge pages (faster decode,
                                // slower load; same results either way, except F16/BF16 on AVX2 CPUs,
-                               // whose two layouts sum in different orders: last-bit differences)
+                               // whose two layouts sum in different orders: last-bit differences).
+                               // Off costs most for quantized models on AVX-512 CPUs (decode 3-26x slower)
 };
 
 struct ModelInfo {

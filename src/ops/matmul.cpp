@@ -1358,8 +1358,10 @@ void p16_rows(const Job& j, int64_t r0, int64_t r1, size_t qstride, size_t sstri
 // the second token tile does (k = 16, two threads: Q4_0 -21 %, Q8_0 -14 %,
 // Q4_K_M -23 %; k = 8 -24-33 %, k = 32 -11 %), or the only one for k <= 4
 // (k = 2, 4: Q4_K_M -50 %, Q4_0 -12-25 %, Q8_0 -10 %), except Q8_0 at
-// k = 1 (at_k1 false: 4 % slower with it).
+// k = 1 (at_k1 false: 4 % slower with it). Only over the load-time copy:
+// the scratch rows of p16_rows were just written and are in cache.
 inline bool p16_prefetch(const Job& j, int t0, bool at_k1) {
+  if (!j.w->packed) return false;
   if (j.n_tokens == 1) return at_k1;
   return t0 == (j.n_tokens <= kP16Tokens ? 0 : kP16Tokens);
 }
