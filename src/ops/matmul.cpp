@@ -34,19 +34,6 @@ inline float hsum_scalar(const float* l) {
   else return hsum16_scalar(l);
 }
 
-
-// Calls f.template operator()<R, T>(t0) over the tokens [0, n) in tiles of
-// TMAX, then one tile of the remainder.
-template <int R, int T, typename F>
-inline void tail_tile(int rem, int t0, F& f) {
-  if constexpr (T >= 1) {
-    if (rem == T) f.template operator()<R, T>(t0);
-    else tail_tile<R, T - 1>(rem, t0, f);
-  }
-}
-// EVEN_TAIL: a tail narrower than TMAX / 2 shares the last full tile's
-// tokens instead (8 tokens with TMAX 6: 4 + 4, not 6 + 2), since a 1-2 token
-// tile reuses each weight load too little.
 // Prefetches (T0) the lines at p, p + 64, ... below p + N of R rows
 // `stride` bytes apart: how the tiles fetch the rows they will read next
 // while the current ones compute (N a constant, so the loops unroll).
@@ -58,32 +45,49 @@ inline void prefetch_rows(const uint8_t* p, size_t stride) {
     for (size_t l = 0; l < N; l += 64) _mm_prefetch(reinterpret_cast<const char*>(p + r * stride + l), _MM_HINT_T0);
 }
 
-template <int TMAX>
-constexpr void even_tail_split(int n, int& full, int& rem) {
-  full = n / TMAX;
-  rem = n % TMAX;
-  if (rem > 0 && rem < TMAX / 2 && full >= 1) {
-    --full;
-    rem += TMAX;
+// f.template operator()<R, rem>(t0) with rem as a template argument.
+template <int R, int T, typename F>
+inline void tail_tile(int rem, int t0, F& f) {
+  if constexpr (T >= 1) {
+    if (rem == T) f.template operator()<R, T>(t0);
+    else tail_tile<R, T - 1>(rem, t0, f);
   }
 }
+
+// The token tiles of n tokens: `full` tiles of TMAX, then `rem` tokens in
+// one tile, or (EVEN_TAIL, rem > TMAX) in two near-equal ones. EVEN_TAIL: a
+// tail narrower than TMAX / 2 shares the last full tile's tokens instead (8
+// tokens with TMAX 6: 4 + 4, not 6 + 2), since a 1-2 token tile reuses each
+// weight load too little. token_tiles runs them; drivers that treat one tile
+// specially (the prefetching one) locate it here.
+template <int TMAX, bool EVEN_TAIL>
+struct TokenTiles {
+  int full, rem;
+  constexpr explicit TokenTiles(int n) : full(n / TMAX), rem(n % TMAX) {
+    if (EVEN_TAIL && rem > 0 && rem < TMAX / 2 && full >= 1) {
+      --full;
+      rem += TMAX;
+    }
+  }
+  constexpr int count() const { return full + (rem > TMAX ? 2 : rem > 0 ? 1 : 0); }
+  // Index of the tile that starts at token t0.
+  constexpr int index(int t0) const { return t0 <= full * TMAX ? t0 / TMAX : full + 1; }
+  // First token of the second tile; 0 when there is only one.
+  constexpr int second() const { return count() < 2 ? 0 : full > 0 ? TMAX : (rem + 1) / 2; }
+};
+
+// Calls f.template operator()<R, T>(t0) over the tokens [0, n), tile by
+// tile (TokenTiles).
 template <int R, int TMAX, bool EVEN_TAIL, typename F>
 inline void token_tiles(int n, F& f) {
-  if constexpr (EVEN_TAIL) {
-    int full, rem;
-    even_tail_split<TMAX>(n, full, rem);
-    int t = 0;
-    for (int i = 0; i < full; ++i, t += TMAX) f.template operator()<R, TMAX>(t);
-    if (rem > TMAX) {
-      tail_tile<R, TMAX>((rem + 1) / 2, t, f);
-      tail_tile<R, TMAX>(rem / 2, t + (rem + 1) / 2, f);
-    } else if (rem > 0) {
-      tail_tile<R, TMAX>(rem, t, f);
-    }
-  } else {
-    int t = 0;
-    for (; t + TMAX <= n; t += TMAX) f.template operator()<R, TMAX>(t);
-    if (t < n) tail_tile<R, TMAX - 1>(n - t, t, f);
+  const TokenTiles<TMAX, EVEN_TAIL> tt(n);
+  int t = 0;
+  for (int i = 0; i < tt.full; ++i, t += TMAX) f.template operator()<R, TMAX>(t);
+  if (tt.rem > TMAX) {
+    tail_tile<R, TMAX>((tt.rem + 1) / 2, t, f);
+    tail_tile<R, TMAX>(tt.rem / 2, t + (tt.rem + 1) / 2, f);
+  } else if (tt.rem > 0) {
+    tail_tile<R, TMAX>(tt.rem, t, f);
   }
 }
 
@@ -592,10 +596,8 @@ void p16f_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
   const size_t bstride = static_cast<size_t>(w.cols) * 32;
   const int64_t b1 = p16f_blocks(r1);
-  int full, rem;  // the token tiles (token_tiles with an even tail)
-  even_tail_split<6>(j.n_tokens, full, rem);
-  const int n_tiles = full + (rem > 6 ? 2 : rem > 0 ? 1 : 0);
-  const int pf_tile = n_tiles < 2 ? 0 : full > 0 ? 6 : (rem + 1) / 2;  // first token of the prefetching tile
+  constexpr int kTokens = 6;
+  const int pf_tile = TokenTiles<kTokens, true>(j.n_tokens).second();  // first token of the prefetching tile
   auto tile = [&]<int R, int T>(int64_t b, int t0) {
     uint32_t mask[R];
     for (int r = 0; r < R; ++r) mask[r] = p16f_mask(b + r, r0, r1);
@@ -605,7 +607,7 @@ void p16f_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
                              mask, pf ? blocks + R * bstride : blocks, pf ? 32 * R : 0);
   };
   if (j.n_tokens == 1) row_tiles<4, 1>(r0 / 16, p16f_blocks(r1), 1, tile);
-  else row_tiles<1, 6, decltype(tile)&, true>(r0 / 16, p16f_blocks(r1), j.n_tokens, tile);
+  else row_tiles<1, kTokens, decltype(tile)&, true>(r0 / 16, p16f_blocks(r1), j.n_tokens, tile);
 }
 
 // Blocks [0, R) at w (bstride bytes apart) x tokens [0, T): y row 16 b + i
@@ -654,23 +656,16 @@ void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
   const size_t bstride = static_cast<size_t>(w.cols) * 32;
   const int64_t b1 = p16f_blocks(r1);
-  // Token tiles with an even tail (token_tiles): full ones, then one or two.
   const int n = j.n_tokens;
-  int full, rem;
-  even_tail_split<kTokens>(n, full, rem);
-  auto tile_index = [&](int t0) {
-    if (t0 <= full * kTokens) return t0 / kTokens;
-    return full + 1;
-  };
-  const int n_tiles = full + (rem > kTokens ? 2 : rem > 0 ? 1 : 0);
+  const TokenTiles<kTokens, true> tiles(n);
   auto tile = [&]<int R, int T>(int64_t b, int t0) {
     __mmask16 mask[R];
     for (int r = 0; r < R; ++r) mask[r] = static_cast<__mmask16>(p16f_mask(b + r, r0, r1));
     // With 3+ token tiles, those after the first prefetch the next R blocks
     // (contiguous, R * cols / 2 lines), one line per step, tile by tile.
     const uint8_t* blocks = w.packed + b * bstride;
-    const int64_t first_line = (tile_index(t0) - 1) * w.cols, lines = b + 2 * R <= b1 ? R * w.cols / 2 : 0;
-    const int64_t n_pf = t0 > 0 && n_tiles >= 3 ? std::clamp<int64_t>(lines - first_line, 0, w.cols) : 0;
+    const int64_t first_line = (tiles.index(t0) - 1) * w.cols, lines = b + 2 * R <= b1 ? R * w.cols / 2 : 0;
+    const int64_t n_pf = t0 > 0 && tiles.count() >= 3 ? std::clamp<int64_t>(lines - first_line, 0, w.cols) : 0;
     p16f_tile<TY, R, T>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b, j.ldy, mask,
                         n_pf > 0 ? blocks + R * bstride + 64 * first_line : nullptr, n_pf);
   };
@@ -1363,7 +1358,7 @@ void p16_rows(const Job& j, int64_t r0, int64_t r1, size_t qstride, size_t sstri
 inline bool p16_prefetch(const Job& j, int t0, bool at_k1) {
   if (!j.w->packed) return false;
   if (j.n_tokens == 1) return at_k1;
-  return t0 == (j.n_tokens <= kP16Tokens ? 0 : kP16Tokens);
+  return t0 == TokenTiles<kP16Tokens, false>(j.n_tokens).second();
 }
 
 template <TensorType TY>
@@ -1461,13 +1456,15 @@ void quant_rows_scalar(const Job& j, int64_t r0, int64_t r1, Dot dot) {
 
 void k_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
-  row_tiles<1, 4>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
+  constexpr int kTokens = 4;
+  const int pf_tile = TokenTiles<kTokens, false>(j.n_tokens).second();
+  row_tiles<1, kTokens>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
     const uint8_t* wr = w.data + r * w.row_bytes;
     const uint8_t* a = j.act + t0 * j.act_stride;
     float* y = j.y + t0 * j.ldy + r;
     // For k > 1 the second token tile (the only one for k <= 4) prefetches
     // the next row (Q4_K_M k = 4 and 16 -6 %; k = 1 no change).
-    const bool p = j.n_tokens > 1 && t0 == (j.n_tokens <= 4 ? 0 : 4);
+    const bool p = j.n_tokens > 1 && t0 == pf_tile;
     const uint8_t* pf = p && r + 2 <= r1 ? wr + w.row_bytes : nullptr;
     if (w.type == TensorType::Q4_K) q4k_tile<T>(wr, a, j.act_stride, w.cols, y, j.ldy, pf);
     else q6k_tile<T>(wr, a, j.act_stride, w.cols, y, j.ldy, pf);
