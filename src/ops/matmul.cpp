@@ -227,6 +227,10 @@ void float_rows_scalar(const Job& j, int64_t r0, int64_t r1, Dot dot) {
 // maddubs + madd(., 1): Q4_0 as maddubs(nibbles, x); Q8_0 as
 // maddubs(|w|, sign(x, w)) (|w| <= 128, |x| <= 127: no int16 saturation).
 
+// Bytes of one Q8_0 / Q4_0 block (a 2-byte scale, then the quants).
+template <TensorType TY>
+constexpr size_t q32_block_bytes() { return TY == TensorType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0); }
+
 template <TensorType TY>
 inline void unpack32_scalar(const uint8_t* row, int64_t b, int* u, float& d) {
   if constexpr (TY == TensorType::Q8_0) {
@@ -308,7 +312,7 @@ __attribute__((target("avx2,fma,f16c"))) inline __m256i unpack32(const uint8_t* 
 // back as a vector stalls on store forwarding (Q4_0 k = 1 was 1.9x slower).
 template <TensorType TY>
 __attribute__((target("avx2,fma,f16c"))) inline __m256 group_scales(const uint8_t* row, int64_t g, int64_t nb) {
-  constexpr size_t bsz = TY == TensorType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
+  constexpr size_t bsz = q32_block_bytes<TY>();
   auto h = [&](int i) -> uint64_t {
     if (g + i >= nb) return 0;
     uint16_t v;
@@ -337,10 +341,7 @@ __attribute__((target("avx2,fma,f16c"))) void q32_tile(const uint8_t* w, size_t 
   alignas(32) float dd[R][T][8];
   for (int64_t g = 0; g < nb; g += 8) {
     const int64_t gend = g + 8 < nb ? g + 8 : nb;
-    if (pf) {
-      constexpr size_t bsz = TY == TensorType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
-      prefetch_rows<R, 8 * bsz + 63>(pf + g * bsz, wstride);
-    }
+    if (pf) prefetch_rows<R, 8 * q32_block_bytes<TY>() + 63>(pf + g * q32_block_bytes<TY>(), wstride);
     __m256 dw[R];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) dw[r] = group_scales<TY>(w + r * wstride, g, nb);
@@ -1279,7 +1280,7 @@ void q32_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
 template <TensorType TY>
 void pack_p16(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t* sc) {
   constexpr size_t QB = p16_qbytes<TY>();
-  constexpr size_t bsz = TY == TensorType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
+  constexpr size_t bsz = q32_block_bytes<TY>();
   constexpr int nvec = static_cast<int>(QB / 64);
   const int64_t nb = w.cols / kQK, nsg = p16_groups(w.cols);
   for (int64_t r = r0; r < r1; ++r) {
