@@ -13,6 +13,7 @@
 #include "ops/matmul.h"
 #include "ops/quant.h"
 #include "ops/swiglu.h"
+#include "util/aligned_buffer.h"
 #include "util/rng.h"
 #include "util/thread_pool.h"
 
@@ -21,7 +22,7 @@ namespace {
 
 struct Mat {
   std::vector<uint8_t> bytes;
-  std::vector<uint8_t> packed;  // P16 copy (Q8_0/Q4_0 on Lanes16 CPUs), as models load them
+  AlignedBuffer packed;  // packed copy (packed_size), in the memory models load it into
   WeightView w;
 };
 
@@ -37,10 +38,9 @@ Mat make(TensorType t, int64_t rows, int64_t cols) {
   }
   m.w = {t, rows, cols, m.bytes.data(), rb};
   if (const size_t n = packed_size(t, rows, cols)) {
-    m.packed.resize(n + 64);
-    uint8_t* p = m.packed.data() + ((64 - reinterpret_cast<uintptr_t>(m.packed.data()) % 64) % 64);
-    pack_rows(m.w, p, 0, rows);
-    m.w.packed = p;
+    m.packed = AlignedBuffer(n);
+    pack_rows(m.w, m.packed.data(), 0, rows);
+    m.w.packed = m.packed.data();
   }
   return m;
 }
