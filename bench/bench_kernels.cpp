@@ -11,6 +11,7 @@
 #include "ops/attention.h"
 #include "ops/cpu_features.h"
 #include "ops/matmul.h"
+#include "ops/repack.h"
 #include "ops/quant.h"
 #include "ops/swiglu.h"
 #include "util/aligned_buffer.h"

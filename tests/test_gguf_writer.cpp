@@ -15,6 +15,7 @@
 #include "model/llama_model.h"
 #include "test_support.h"
 #include "ops/matmul.h"
+#include "ops/repack.h"
 #include "ops/quant.h"
 #include "util/error.h"
 

@@ -8,6 +8,7 @@
 
 #include "ops/cpu_features.h"
 #include "ops/matmul.h"
+#include "ops/repack.h"
 #include "ops/quant.h"
 #include "util/error.h"
 #include "util/rng.h"
@@ -343,6 +344,33 @@ TEST(KernelPackedLayout, SizesPerType) {
   // Q6_K: 192 bytes of 4+2-bit planes and an 18-byte unit per super-block,
   // exactly GGUF's 210.
   EXPECT_EQ(packed_size(TensorType::Q6_K, 3, 2048), 3u * 8 * 210);
+}
+
+TEST(KernelPackedLayout, SimdPackersWriteTheScalarTwinsBytes) {
+  // The register-transposing packers (load-time copies, and matmul's
+  // on-the-fly repacking) against the per-element scalar code, over whole
+  // groups, a padded last group (Q8_0 / Q4_0 480 and 544 columns, Q4_K 768)
+  // and row ranges that start mid-matrix.
+  for (TensorType t : {TensorType::F16, TensorType::BF16, TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K,
+                       TensorType::Q6_K}) {
+    if (packed_size(t, 1, 256) == 0) continue;
+    const std::vector<int64_t> cols_list = block_elems(t) == kQKK ? std::vector<int64_t>{256, 768, 2048}
+                                           : block_elems(t) == 1  ? std::vector<int64_t>{515, 16, 2048}
+                                                                  : std::vector<int64_t>{544, 480, 2048};
+    for (int64_t cols : cols_list) {
+      const int64_t rows = 21;
+      Matrix m = make_matrix(t, rows, cols, 5 + cols);
+      const size_t n = packed_size(t, rows, cols);
+      std::vector<uint8_t> simd(n, 0xAB), scalar(n, 0xCD);
+      for (int64_t r0 : {int64_t{0}, int64_t{16}}) {
+        pack_rows(m.w, simd.data(), r0, rows);
+        pack_rows_scalar(m.w, scalar.data(), r0, rows);
+      }
+      pack_rows(m.w, simd.data(), 0, 16);
+      pack_rows_scalar(m.w, scalar.data(), 0, 16);
+      ASSERT_EQ(0, std::memcmp(simd.data(), scalar.data(), n)) << tensor_type_name(t) << " cols " << cols;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelPacked,

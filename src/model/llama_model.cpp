@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "ops/repack.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 #include "util/timer.h"

@@ -9,6 +9,7 @@
 #include "ops/cpu_features.h"
 #include "ops/hsum.h"
 #include "ops/quant.h"
+#include "ops/repack.h"
 #include "util/error.h"
 #include "util/fp16.h"
 #include "util/thread_pool.h"
@@ -226,10 +227,6 @@ void float_rows_scalar(const Job& j, int64_t r0, int64_t r1, Dot dot) {
 // 0*0 for lanes past the last block. AVX2 gets the int sums from
 // maddubs + madd(., 1): Q4_0 as maddubs(nibbles, x); Q8_0 as
 // maddubs(|w|, sign(x, w)) (|w| <= 128, |x| <= 127: no int16 saturation).
-
-// Bytes of one Q8_0 / Q4_0 block (a 2-byte scale, then the quants).
-template <TensorType TY>
-constexpr size_t q32_block_bytes() { return TY == TensorType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0); }
 
 template <TensorType TY>
 inline void unpack32_scalar(const uint8_t* row, int64_t b, int* u, float& d) {
@@ -471,68 +468,11 @@ thread_local std::vector<uint8_t> t_packed;
 // like F32 (transposing on the fly made k = 1 1.5x slower than reading the
 // rows as they are).
 
-constexpr int64_t p16f_blocks(int64_t rows) { return (rows + 15) / 16; }
-
 template <TensorType TY>
 float f16seq_dot_scalar(const uint8_t* row, const float* x, int64_t n) {
   float s = 0.0f;
   for (int64_t i = 0; i < n; ++i) s = std::fmaf(ld_scalar<TY>(row, i), x[i], s);
   return s;
-}
-
-// 8 rows x 8 columns of 16-bit values: column c of rows src[0..8) to
-// dst[16 c .. 16 c + 8) (three rounds of unpacks, SSE2).
-inline void transpose8x8_u16(const uint16_t* const* src, int64_t c, uint16_t* dst) {
-  __m128i a[8], b[8];
-  for (int i = 0; i < 8; ++i) a[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src[i] + c));
-  for (int i = 0; i < 4; ++i) {
-    b[i] = _mm_unpacklo_epi16(a[2 * i], a[2 * i + 1]);
-    b[i + 4] = _mm_unpackhi_epi16(a[2 * i], a[2 * i + 1]);
-  }
-  for (int h = 0; h < 2; ++h) {
-    a[4 * h + 0] = _mm_unpacklo_epi32(b[4 * h + 0], b[4 * h + 1]);
-    a[4 * h + 1] = _mm_unpackhi_epi32(b[4 * h + 0], b[4 * h + 1]);
-    a[4 * h + 2] = _mm_unpacklo_epi32(b[4 * h + 2], b[4 * h + 3]);
-    a[4 * h + 3] = _mm_unpackhi_epi32(b[4 * h + 2], b[4 * h + 3]);
-  }
-  // a[0..4): columns (0,1) (2,3) of rows 0-3 / 4-7 interleaved per 64 bits.
-  const int order[4] = {0, 1, 4, 5};
-  for (int q = 0; q < 4; ++q) {
-    const __m128i lo = a[order[q]], hi = a[order[q] + 2];
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16 * (c + 2 * q)), _mm_unpacklo_epi64(lo, hi));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16 * (c + 2 * q + 1)), _mm_unpackhi_epi64(lo, hi));
-  }
-}
-
-// Rows [r0, r1) of w into their lanes of the P16F blocks at out (block
-// r0 / 16 first); lanes past the matrix's last row become zeros when the
-// range ends there. Aligned groups of 8 rows go through 8x8 transposes.
-void pack_p16f(const WeightView& w, int64_t r0, int64_t r1, uint8_t* out) {
-  const int64_t cols = w.cols, b0 = r0 / 16;
-  auto* dst = reinterpret_cast<uint16_t*>(out);
-  auto lane = [&](int64_t r) { return dst + (r / 16 - b0) * cols * 16 + r % 16; };
-  auto src = [&](int64_t r) { return reinterpret_cast<const uint16_t*>(w.data + r * w.row_bytes); };
-  for (int64_t r = r0; r < r1;) {
-    if (r % 8 == 0 && r + 8 <= r1) {
-      const uint16_t* rows[8];
-      for (int i = 0; i < 8; ++i) rows[i] = src(r + i);
-      int64_t c = 0;
-      for (; c + 8 <= cols; c += 8) transpose8x8_u16(rows, c, lane(r));
-      for (int i = 0; i < 8; ++i)
-        for (int64_t cc = c; cc < cols; ++cc) lane(r + i)[cc * 16] = rows[i][cc];
-      r += 8;
-    } else {
-      const uint16_t* s = src(r);
-      uint16_t* d = lane(r);
-      for (int64_t c = 0; c < cols; ++c) d[c * 16] = s[c];
-      ++r;
-    }
-  }
-  if (r1 == w.rows)
-    for (int64_t r = w.rows; r < p16f_blocks(w.rows) * 16; ++r) {
-      uint16_t* d = lane(r);
-      for (int64_t c = 0; c < cols; ++c) d[c * 16] = 0;
-    }
 }
 
 // Lanes of block b (rows 16 b .. 16 b + 15) that fall in [r0, r1).
@@ -687,9 +627,6 @@ void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
 
 
 
-constexpr int64_t p16_groups(int64_t cols) { return (cols / kQK + 15) / 16; }
-template <TensorType TY>
-constexpr size_t p16_qbytes() { return TY == TensorType::Q4_0 ? 256 : 512; }
 
 // One group's 8 vpdpbusd steps into is[R][T]: weight vector j of each row
 // (NIBBLES: the low, then the high nibbles of 4 vectors; else 8 byte
@@ -777,13 +714,6 @@ LK_AVX512 void to_k16(const uint8_t* ak, int64_t cols, uint8_t* out) {
   }
 }
 
-// Q4_K weights in P16K form: qs as Q4_0's P16 (lane i = sub-block i, low
-// nibbles elements 4j.., high nibbles 16+4j..), and per (row, group) a
-// 40-byte scale unit: sc[16] | m[16] | d, dmin of the group's first and
-// second super-block (f16).
-constexpr size_t kK16Unit = 40;
-// Bytes of a P16Q6 scale unit (see pack_p16q6).
-constexpr size_t kQ6Unit = 18;
 
 template <int R, int T>
 LK_AVX512 void p16k_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, size_t sstride, const uint8_t* act,
@@ -1094,14 +1024,6 @@ __attribute__((always_inline, target("avx2,fma,f16c"))) inline void q4k_tile_bod
 // minus 32 * (sc[2k]*bsum[2k] + sc[2k+1]*bsum[2k+1]). Then lane k =
 // fma(float(int lane), d*dx, lane k).
 
-inline int q6k_u(const BlockQ6_K* blk, int e) {
-  const int h = e / 128, r = e % 128, part = r / 32, l = r % 32;
-  const uint8_t ql = blk->ql[64 * h + l + (part & 1) * 32];
-  const int low = (part < 2) ? (ql & 15) : (ql >> 4);
-  const int high = (blk->qh[32 * h + l] >> (2 * part)) & 3;
-  return low | (high << 4);
-}
-
 float q6k_dot_scalar(const uint8_t* row, const uint8_t* act, int64_t n) {
   const int8_t* xq = act_qs(act);
   const float* xd = act_d(act, n);
@@ -1148,33 +1070,6 @@ float q6k_dot_scalar16(const uint8_t* row, const uint8_t* act, int64_t n) {
     }
   }
   return hsum16_scalar(lane);
-}
-
-// P16Q6 weights per (row, super-block): 3 vectors -- V0, V1: lane i bytes b
-// = element 4v+b (low nibble) and 8+4v+b (high nibble) of sub-block i, low
-// 4 bits; P: lane i byte b bits 2k..2k+1 = high 2 bits of element 4k+b --
-// then an 18-byte unit (kQ6Unit): 16 int8 scales and d (f16).
-
-void pack_p16q6(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t* sc) {
-  const int64_t nb = w.cols / kQKK;
-  for (int64_t r = r0; r < r1; ++r) {
-    const auto* row = reinterpret_cast<const BlockQ6_K*>(w.data + r * w.row_bytes);
-    for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* q = qs + ((r - r0) * nb + b) * 192;
-      uint8_t* u = sc + ((r - r0) * nb + b) * kQ6Unit;
-      std::memcpy(u, row[b].scales, 16);
-      std::memcpy(u + 16, &row[b].d, 2);
-      for (int i = 0; i < 16; ++i)
-        for (int bb = 0; bb < 4; ++bb) {
-          auto val = [&](int m) { return q6k_u(&row[b], 16 * i + m); };
-          for (int v = 0; v < 2; ++v)
-            q[v * 64 + 4 * i + bb] = static_cast<uint8_t>((val(4 * v + bb) & 15) | ((val(8 + 4 * v + bb) & 15) << 4));
-          uint8_t plane = 0;
-          for (int k = 0; k < 4; ++k) plane |= static_cast<uint8_t>(((val(4 * k + bb) >> 4) & 3) << (2 * k));
-          q[128 + 4 * i + bb] = plane;
-        }
-    }
-  }
 }
 
 template <int T>
@@ -1275,39 +1170,6 @@ void q32_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
   row_tiles<2, 4>(r0, r1, j.n_tokens, tile);
 }
 
-// Rows [r0, r1) of w in P16 form into qs (row r0's first group, stride
-// nsg * QB) and sc (stride nsg * 32 bytes).
-template <TensorType TY>
-void pack_p16(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t* sc) {
-  constexpr size_t QB = p16_qbytes<TY>();
-  constexpr size_t bsz = q32_block_bytes<TY>();
-  constexpr int nvec = static_cast<int>(QB / 64);
-  const int64_t nb = w.cols / kQK, nsg = p16_groups(w.cols);
-  for (int64_t r = r0; r < r1; ++r) {
-    const uint8_t* row = w.data + r * w.row_bytes;
-    uint8_t* q = qs + (r - r0) * nsg * QB;
-    uint8_t* d = sc + (r - r0) * nsg * 32;
-    for (int64_t s = 0; s < nsg; ++s)
-      for (int i = 0; i < 16; ++i) {
-        const int64_t b = 16 * s + i;
-        uint8_t* di = d + s * 32 + 2 * i;
-        if (b >= nb) {
-          std::memset(di, 0, 2);
-          for (int j = 0; j < nvec; ++j) std::memset(q + s * QB + j * 64 + 4 * i, TY == TensorType::Q8_0 ? 0x80 : 0, 4);
-          continue;
-        }
-        const uint8_t* blk = row + b * bsz;
-        std::memcpy(di, blk, 2);
-        for (int j = 0; j < nvec; ++j) {
-          uint32_t v;
-          std::memcpy(&v, blk + 2 + 4 * j, 4);
-          if constexpr (TY == TensorType::Q8_0) v ^= 0x80808080u;
-          std::memcpy(q + s * QB + j * 64 + 4 * i, &v, 4);
-        }
-      }
-  }
-}
-
 // Token tile width of the P16 kernels for k > 1.
 constexpr int kP16Tokens = 4;
 
@@ -1321,12 +1183,12 @@ constexpr int kP16Tokens = 4;
 // 8x2 were 3-25 % slower, before p16_prefetch); k = 1 streams 4 rows at
 // once (Q8_0 8).
 
-template <typename Tile, typename Pack>
-void p16_rows(const Job& j, int64_t r0, int64_t r1, size_t qstride, size_t sstride, Tile&& tile, Pack&& pack) {
+template <typename Tile>
+void p16_rows(const Job& j, int64_t r0, int64_t r1, P16Strides st, Tile&& tile) {
   const WeightView& w = *j.w;
   auto run = [&](const uint8_t* qs, const uint8_t* sc, int64_t a, int64_t b) {
     auto t = [&]<int R, int T>(int64_t r, int t0) {
-      tile.template operator()<R, T>(qs + (r - a) * qstride, sc + (r - a) * sstride, r, t0);
+      tile.template operator()<R, T>(qs + (r - a) * st.qs, sc + (r - a) * st.sc, r, t0);
     };
     // k = 1: Q8_0 8 rows at a time (decode -10 %; Q4_0 neutral, the
     // prefetching Q4_K / Q6_K tiles 8 % slower), the others 4.
@@ -1335,15 +1197,15 @@ void p16_rows(const Job& j, int64_t r0, int64_t r1, size_t qstride, size_t sstri
     else row_tiles<4, kP16Tokens>(a, b, j.n_tokens, t);
   };
   if (w.packed) {
-    run(w.packed + r0 * qstride, w.packed + w.rows * qstride + r0 * sstride, r0, r1);
+    run(w.packed + r0 * st.qs, w.packed + w.rows * st.qs + r0 * st.sc, r0, r1);
     return;
   }
   constexpr int64_t kChunk = 16;
-  uint8_t* qs = scratch64(t_packed, kChunk * (qstride + sstride));
-  uint8_t* sc = qs + kChunk * qstride;
+  uint8_t* qs = scratch64(t_packed, kChunk * (st.qs + st.sc));
+  uint8_t* sc = qs + kChunk * st.qs;
   for (int64_t a = r0; a < r1; a += kChunk) {
     const int64_t b = a + kChunk < r1 ? a + kChunk : r1;
-    pack(a, b, qs, sc);
+    pack_p16_rows(w, a, b, qs, sc);
     run(qs, sc, a, b);
   }
 }
@@ -1364,77 +1226,30 @@ inline bool p16_prefetch(const Job& j, int t0, bool at_k1) {
 
 template <TensorType TY>
 void q32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
-  const WeightView& w = *j.w;
-  const int64_t nsg = p16_groups(w.cols);
-  const size_t qstride = nsg * p16_qbytes<TY>(), sstride = nsg * 32;
-  p16_rows(
-      j, r0, r1, qstride, sstride,
-      [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
-        p16_tile<TY, R, T>(qs, qstride, sc, sstride, j.act + t0 * j.act_stride, j.act_stride, nsg,
-                           j.y + t0 * j.ldy + r, j.ldy, p16_prefetch(j, t0, TY != TensorType::Q8_0));
-      },
-      [&](int64_t a, int64_t b, uint8_t* qs, uint8_t* sc) { pack_p16<TY>(w, a, b, qs, sc); });
-}
-// Rows [r0, r1) of a Q4_K matrix in P16K form into qs (row r0's first
-// group, stride nsg * 256) and sc (stride nsg * kK16Unit).
-void pack_p16k(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t* sc) {
-  const int64_t ng = w.cols / kQK, nsg = p16_groups(w.cols);
-  for (int64_t r = r0; r < r1; ++r) {
-    const auto* row = reinterpret_cast<const BlockQ4_K*>(w.data + r * w.row_bytes);
-    uint8_t* q = qs + (r - r0) * nsg * 256;
-    uint8_t* u = sc + (r - r0) * nsg * kK16Unit;
-    std::memset(u, 0, nsg * kK16Unit);
-    for (int64_t s = 0; s < nsg; ++s) {
-      for (int h = 0; h < 2; ++h) {
-        const int64_t b = 2 * s + h;
-        if (8 * b < ng) {
-          std::memcpy(u + s * kK16Unit + 32 + 4 * h, &row[b].d, 2);
-          std::memcpy(u + s * kK16Unit + 34 + 4 * h, &row[b].dmin, 2);
-        }
-      }
-      for (int i = 0; i < 16; ++i) {
-        const int64_t g = 16 * s + i;
-        uint8_t bytes[16] = {};
-        if (g < ng) {
-          const BlockQ4_K& blk = row[g / 8];
-          const int j = static_cast<int>(g % 8);
-          int scv, mv;
-          q4k_scale_min(blk.scales, j, scv, mv);
-          u[s * kK16Unit + i] = static_cast<uint8_t>(scv);
-          u[s * kK16Unit + 16 + i] = static_cast<uint8_t>(mv);
-          auto nib = [&](int e) { const uint8_t by = blk.qs[32 * (j / 2) + e]; return j % 2 ? by >> 4 : by & 15; };
-          for (int e = 0; e < 16; ++e) bytes[e] = static_cast<uint8_t>(nib(e) | (nib(e + 16) << 4));
-        }
-        for (int v = 0; v < 4; ++v) std::memcpy(q + s * 256 + v * 64 + 4 * i, bytes + 4 * v, 4);
-      }
-    }
-  }
+  const int64_t nsg = p16_groups(j.w->cols);
+  const P16Strides st = p16_strides(TY, j.w->cols);
+  p16_rows(j, r0, r1, st, [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
+    p16_tile<TY, R, T>(qs, st.qs, sc, st.sc, j.act + t0 * j.act_stride, j.act_stride, nsg, j.y + t0 * j.ldy + r, j.ldy,
+                       p16_prefetch(j, t0, TY != TensorType::Q8_0));
+  });
 }
 
 void q4k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
-  const WeightView& w = *j.w;
-  const int64_t nsg = p16_groups(w.cols);
-  const size_t qstride = nsg * 256, sstride = nsg * kK16Unit;
-  p16_rows(
-      j, r0, r1, qstride, sstride,
-      [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
-        p16k_tile<R, T>(qs, qstride, sc, sstride, j.act + t0 * j.act_stride, j.act_stride, nsg, j.y + t0 * j.ldy + r,
-                        j.ldy, p16_prefetch(j, t0, true));
-      },
-      [&](int64_t a, int64_t b, uint8_t* qs, uint8_t* sc) { pack_p16k(w, a, b, qs, sc); });
+  const int64_t nsg = p16_groups(j.w->cols);
+  const P16Strides st = p16_strides(TensorType::Q4_K, j.w->cols);
+  p16_rows(j, r0, r1, st, [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
+    p16k_tile<R, T>(qs, st.qs, sc, st.sc, j.act + t0 * j.act_stride, j.act_stride, nsg, j.y + t0 * j.ldy + r, j.ldy,
+                    p16_prefetch(j, t0, true));
+  });
 }
 
 void q6k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
-  const WeightView& w = *j.w;
-  const int64_t nb = w.cols / kQKK;
-  const size_t qstride = nb * 192, sstride = nb * kQ6Unit;
-  p16_rows(
-      j, r0, r1, qstride, sstride,
-      [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
-        p16q6_tile<R, T>(qs, qstride, sc, sstride, j.act + t0 * j.act_stride, j.act_stride, nb, j.y + t0 * j.ldy + r,
-                         j.ldy, p16_prefetch(j, t0, true));
-      },
-      [&](int64_t a, int64_t b, uint8_t* qs, uint8_t* sc) { pack_p16q6(w, a, b, qs, sc); });
+  const int64_t nb = j.w->cols / kQKK;
+  const P16Strides st = p16_strides(TensorType::Q6_K, j.w->cols);
+  p16_rows(j, r0, r1, st, [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
+    p16q6_tile<R, T>(qs, st.qs, sc, st.sc, j.act + t0 * j.act_stride, j.act_stride, nb, j.y + t0 * j.ldy + r, j.ldy,
+                     p16_prefetch(j, t0, true));
+  });
 }
 
 template <TensorType TY>
@@ -1636,45 +1451,6 @@ size_t row_size(TensorType type, int64_t cols) {
 }
 
 bool matmul_supports(TensorType type) { return quant_supports(type); }
-
-size_t packed_size(TensorType type, int64_t rows, int64_t cols) {
-  if ((type == TensorType::F16 || type == TensorType::BF16) && cpu_has_avx2())
-    return static_cast<size_t>(p16f_blocks(rows)) * static_cast<size_t>(cols) * 32;
-  // Only the Lanes16 kernels read the quantized P16 layouts: a process
-  // forced onto Lanes8 (KernelMode::Avx2) loads like an AVX2-only CPU.
-  const bool p16 = cpu_has_avx512() && kernel_family() == KernelFamily::Lanes16;
-  if (type == TensorType::Q4_K && p16)
-    return static_cast<size_t>(rows) * static_cast<size_t>(p16_groups(cols)) * (256 + kK16Unit);
-  if (type == TensorType::Q6_K && p16)
-    return static_cast<size_t>(rows) * static_cast<size_t>(cols / kQKK) * (192 + kQ6Unit);
-  if ((type != TensorType::Q8_0 && type != TensorType::Q4_0) || !p16) return 0;
-  const size_t qb = type == TensorType::Q4_0 ? p16_qbytes<TensorType::Q4_0>() : p16_qbytes<TensorType::Q8_0>();
-  return static_cast<size_t>(rows) * static_cast<size_t>(p16_groups(cols)) * (qb + 32);
-}
-
-void pack_rows(const WeightView& w, uint8_t* out, int64_t r0, int64_t r1) {
-  if (packed_size(w.type, w.rows, w.cols) == 0) fail("pack_rows: {} has no packed layout here", tensor_type_name(w.type));
-  if (w.type == TensorType::F16 || w.type == TensorType::BF16) {
-    pack_p16f(w, r0, r1, out + static_cast<size_t>(r0 / 16) * w.cols * 32);
-    return;
-  }
-  if (w.type == TensorType::Q6_K) {
-    const size_t nb = static_cast<size_t>(w.cols / kQKK);
-    pack_p16q6(w, r0, r1, out + r0 * nb * 192, out + w.rows * nb * 192 + r0 * nb * kQ6Unit);
-    return;
-  }
-  if (w.type == TensorType::Q4_K) {
-    const size_t nsg = static_cast<size_t>(p16_groups(w.cols));
-    pack_p16k(w, r0, r1, out + r0 * nsg * 256, out + w.rows * nsg * 256 + r0 * nsg * kK16Unit);
-    return;
-  }
-  const size_t qb = w.type == TensorType::Q4_0 ? p16_qbytes<TensorType::Q4_0>() : p16_qbytes<TensorType::Q8_0>();
-  const size_t qstride = p16_groups(w.cols) * qb, sstride = p16_groups(w.cols) * 32;
-  uint8_t* qs = out + r0 * qstride;
-  uint8_t* sc = out + w.rows * qstride + r0 * sstride;
-  if (w.type == TensorType::Q4_0) pack_p16<TensorType::Q4_0>(w, r0, r1, qs, sc);
-  else pack_p16<TensorType::Q8_0>(w, r0, r1, qs, sc);
-}
 
 void matmul(const WeightView& w, const float* x, int64_t ldx, int n_tokens, float* y, int64_t ldy, ThreadPool* pool) {
   const MatmulOut o{&w, y, ldy};

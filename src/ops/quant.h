@@ -60,6 +60,19 @@ struct BlockQ6_K {
 static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18);
 static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ6_K) == 210);
 
+// Bytes of one Q8_0 / Q4_0 block (a 2-byte scale, then the quants).
+template <TensorType TY>
+constexpr size_t q32_block_bytes() { return TY == TensorType::Q8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0); }
+
+// Element e (0..255) of a Q6_K block as its unsigned 6-bit value u = q + 32.
+inline int q6k_u(const BlockQ6_K* blk, int e) {
+  const int h = e / 128, r = e % 128, part = r / 32, l = r % 32;
+  const uint8_t ql = blk->ql[64 * h + l + (part & 1) * 32];
+  const int low = (part < 2) ? (ql & 15) : (ql >> 4);
+  const int high = (blk->qh[32 * h + l] >> (2 * part)) & 3;
+  return low | (high << 4);
+}
+
 // Sub-block j (0..7) of a Q4_K block: 6-bit scale and min.
 inline void q4k_scale_min(const uint8_t* s, int j, int& sc, int& m) {
   if (j < 4) {

@@ -1,0 +1,401 @@
+#include "ops/repack.h"
+
+#include <cstring>
+#include <immintrin.h>
+
+#include "ops/cpu_features.h"
+#include "util/error.h"
+
+// GCC 12's AVX-512 headers (cast/insert with _mm*_undefined_*()) trip these
+// warnings when inlined; the undefined lanes are never read.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace lookahead {
+namespace {
+
+#define LK_PACK512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
+
+// How far ahead of the group being packed its source is prefetched (bytes):
+// the packers read one sequential stream per thread, which the hardware
+// prefetcher alone leaves waiting on memory (TinyLlama Q8_0 decode without
+// the copy 52 -> 35 ms, Q4_0 31 -> 24; 1-2 KB helped less, 8 KB no more).
+constexpr size_t kPackAhead = 4096;
+
+// The N source bytes at p + kPackAhead towards L1 (past the matrix's end
+// too: a prefetch never faults).
+template <size_t N>
+inline void prefetch_ahead(const void* p) {
+  const char* c = static_cast<const char*>(p) + kPackAhead;
+  for (size_t l = 0; l < N; l += 64) _mm_prefetch(c + l, _MM_HINT_T0);
+}
+
+// ---- P16F (F16 / BF16) -----------------------------------------------------------
+
+// 8 rows x 8 columns of 16-bit values: column c of rows src[0..8) to
+// dst[16 c .. 16 c + 8) (three rounds of unpacks, SSE2).
+inline void transpose8x8_u16(const uint16_t* const* src, int64_t c, uint16_t* dst) {
+  __m128i a[8], b[8];
+  for (int i = 0; i < 8; ++i) a[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src[i] + c));
+  for (int i = 0; i < 4; ++i) {
+    b[i] = _mm_unpacklo_epi16(a[2 * i], a[2 * i + 1]);
+    b[i + 4] = _mm_unpackhi_epi16(a[2 * i], a[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h) {
+    a[4 * h + 0] = _mm_unpacklo_epi32(b[4 * h + 0], b[4 * h + 1]);
+    a[4 * h + 1] = _mm_unpackhi_epi32(b[4 * h + 0], b[4 * h + 1]);
+    a[4 * h + 2] = _mm_unpacklo_epi32(b[4 * h + 2], b[4 * h + 3]);
+    a[4 * h + 3] = _mm_unpackhi_epi32(b[4 * h + 2], b[4 * h + 3]);
+  }
+  // a[0..4): columns (0,1) (2,3) of rows 0-3 / 4-7 interleaved per 64 bits.
+  const int order[4] = {0, 1, 4, 5};
+  for (int q = 0; q < 4; ++q) {
+    const __m128i lo = a[order[q]], hi = a[order[q] + 2];
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16 * (c + 2 * q)), _mm_unpacklo_epi64(lo, hi));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 16 * (c + 2 * q + 1)), _mm_unpackhi_epi64(lo, hi));
+  }
+}
+
+// Rows [r0, r1) of w into their lanes of the P16F blocks at out (block
+// r0 / 16 first); lanes past the matrix's last row become zeros when the
+// range ends there. With simd, aligned groups of 8 rows go through 8x8
+// transposes; else every row goes its own way (the scalar twin).
+void pack_p16f(const WeightView& w, int64_t r0, int64_t r1, uint8_t* out, bool simd) {
+  const int64_t cols = w.cols, b0 = r0 / 16;
+  auto* dst = reinterpret_cast<uint16_t*>(out);
+  auto lane = [&](int64_t r) { return dst + (r / 16 - b0) * cols * 16 + r % 16; };
+  auto src = [&](int64_t r) { return reinterpret_cast<const uint16_t*>(w.data + r * w.row_bytes); };
+  for (int64_t r = r0; r < r1;) {
+    if (simd && r % 8 == 0 && r + 8 <= r1) {
+      const uint16_t* rows[8];
+      for (int i = 0; i < 8; ++i) rows[i] = src(r + i);
+      int64_t c = 0;
+      for (; c + 8 <= cols; c += 8) transpose8x8_u16(rows, c, lane(r));
+      for (int i = 0; i < 8; ++i)
+        for (int64_t cc = c; cc < cols; ++cc) lane(r + i)[cc * 16] = rows[i][cc];
+      r += 8;
+    } else {
+      const uint16_t* s = src(r);
+      uint16_t* d = lane(r);
+      for (int64_t c = 0; c < cols; ++c) d[c * 16] = s[c];
+      ++r;
+    }
+  }
+  if (r1 == w.rows)
+    for (int64_t r = w.rows; r < p16f_blocks(w.rows) * 16; ++r) {
+      uint16_t* d = lane(r);
+      for (int64_t c = 0; c < cols; ++c) d[c * 16] = 0;
+    }
+}
+
+// ---- P16 (Q8_0 / Q4_0) -----------------------------------------------------------
+// Group s of a row: blocks 16s .. 16s + 15 (nb in the row), qs part to q,
+// scales to d. Blocks past nb are padding: scale 0, quants that decode to 0
+// against the kernel's offsets (Q8_0 0x80 = 0 + 128, Q4_0 nibbles 0).
+
+template <TensorType TY>
+void p16_group_scalar(const uint8_t* row, int64_t nb, int64_t s, uint8_t* q, uint8_t* d) {
+  constexpr size_t bsz = q32_block_bytes<TY>();
+  constexpr int nvec = static_cast<int>(p16_qbytes<TY>() / 64);
+  for (int i = 0; i < 16; ++i) {
+    const int64_t b = 16 * s + i;
+    if (b >= nb) {
+      std::memset(d + 2 * i, 0, 2);
+      for (int j = 0; j < nvec; ++j) std::memset(q + j * 64 + 4 * i, TY == TensorType::Q8_0 ? 0x80 : 0, 4);
+      continue;
+    }
+    const uint8_t* blk = row + b * bsz;
+    std::memcpy(d + 2 * i, blk, 2);
+    for (int j = 0; j < nvec; ++j) {
+      uint32_t v;
+      std::memcpy(&v, blk + 2 + 4 * j, 4);
+      if constexpr (TY == TensorType::Q8_0) v ^= 0x80808080u;
+      std::memcpy(q + j * 64 + 4 * i, &v, 4);
+    }
+  }
+}
+
+// A full group (16 blocks at g) as a register transpose: blocks are rows,
+// the quants' dwords columns. Q8_0: 16 x 8 dwords, two 8 x 8 transposes side
+// by side (blocks 0-7 in the low, 8-15 in the high 256 bits of each zmm);
+// Q4_0: 16 x 4, four 4 x 4 transposes (128-bit lane L = blocks 4L..4L+3).
+template <TensorType TY>
+LK_PACK512 void p16_group_avx512(const uint8_t* g, uint8_t* q, uint8_t* d) {
+  constexpr size_t bsz = q32_block_bytes<TY>();
+  prefetch_ahead<16 * bsz>(g);
+  auto qs = [&](int i) { return g + i * bsz + 2; };
+  if constexpr (TY == TensorType::Q8_0) {
+    __m512i z[8], t[8];
+    for (int k = 0; k < 8; ++k)
+      z[k] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs(k)))),
+                                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs(k + 8))), 1);
+    for (int p = 0; p < 4; ++p) {
+      t[2 * p] = _mm512_unpacklo_epi32(z[2 * p], z[2 * p + 1]);
+      t[2 * p + 1] = _mm512_unpackhi_epi32(z[2 * p], z[2 * p + 1]);
+    }
+    // z[4p + c], c = 0..3: dword c then c + 4 of blocks 4p..4p+3 (low 256
+    // bits) and 8+4p..11+4p (high).
+    for (int p = 0; p < 2; ++p) {
+      z[4 * p + 0] = _mm512_unpacklo_epi64(t[4 * p + 0], t[4 * p + 2]);
+      z[4 * p + 1] = _mm512_unpackhi_epi64(t[4 * p + 0], t[4 * p + 2]);
+      z[4 * p + 2] = _mm512_unpacklo_epi64(t[4 * p + 1], t[4 * p + 3]);
+      z[4 * p + 3] = _mm512_unpackhi_epi64(t[4 * p + 1], t[4 * p + 3]);
+    }
+    const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    const __m512i to_unsigned = _mm512_set1_epi8(static_cast<char>(0x80));
+    for (int c = 0; c < 4; ++c) {
+      _mm512_storeu_si512(q + c * 64, _mm512_xor_si512(_mm512_permutex2var_epi64(z[c], lo, z[4 + c]), to_unsigned));
+      _mm512_storeu_si512(q + (c + 4) * 64,
+                          _mm512_xor_si512(_mm512_permutex2var_epi64(z[c], hi, z[4 + c]), to_unsigned));
+    }
+  } else {
+    __m512i z[4];
+    for (int k = 0; k < 4; ++k) {
+      __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs(k))));
+      v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs(k + 4))), 1);
+      v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs(k + 8))), 2);
+      z[k] = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs(k + 12))), 3);
+    }
+    const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+    const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+    _mm512_storeu_si512(q + 0, _mm512_unpacklo_epi64(t0, t2));
+    _mm512_storeu_si512(q + 64, _mm512_unpackhi_epi64(t0, t2));
+    _mm512_storeu_si512(q + 128, _mm512_unpacklo_epi64(t1, t3));
+    _mm512_storeu_si512(q + 192, _mm512_unpackhi_epi64(t1, t3));
+  }
+  for (int i = 0; i < 16; ++i) std::memcpy(d + 2 * i, g + i * bsz, 2);
+}
+
+template <TensorType TY>
+void pack_p16(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t* sc, bool simd) {
+  constexpr size_t QB = p16_qbytes<TY>();
+  const int64_t nb = w.cols / kQK, nsg = p16_groups(w.cols);
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* row = w.data + r * w.row_bytes;
+    uint8_t* q = qs + (r - r0) * nsg * QB;
+    uint8_t* d = sc + (r - r0) * nsg * 32;
+    for (int64_t s = 0; s < nsg; ++s) {
+      if (simd && 16 * s + 16 <= nb)
+        p16_group_avx512<TY>(row + 16 * s * q32_block_bytes<TY>(), q + s * QB, d + s * 32);
+      else
+        p16_group_scalar<TY>(row, nb, s, q + s * QB, d + s * 32);
+    }
+  }
+}
+
+// ---- P16K (Q4_K) -------------------------------------------------------------------
+// Group s: sub-blocks 16s .. 16s + 15 (super-blocks 2s, 2s + 1; ng
+// sub-blocks in the row). A sub-block's byte e holds its elements e and
+// e + 16 (GGUF pairs sub-blocks 2c and 2c + 1 in one byte instead).
+
+void p16k_group_scalar(const BlockQ4_K* row, int64_t ng, int64_t s, uint8_t* q, uint8_t* u) {
+  std::memset(u, 0, kK16Unit);
+  for (int h = 0; h < 2; ++h) {
+    const int64_t b = 2 * s + h;
+    if (8 * b < ng) {
+      std::memcpy(u + 32 + 4 * h, &row[b].d, 2);
+      std::memcpy(u + 34 + 4 * h, &row[b].dmin, 2);
+    }
+  }
+  for (int i = 0; i < 16; ++i) {
+    const int64_t g = 16 * s + i;
+    uint8_t bytes[16] = {};
+    if (g < ng) {
+      const BlockQ4_K& blk = row[g / 8];
+      const int j = static_cast<int>(g % 8);
+      int scv, mv;
+      q4k_scale_min(blk.scales, j, scv, mv);
+      u[i] = static_cast<uint8_t>(scv);
+      u[16 + i] = static_cast<uint8_t>(mv);
+      auto nib = [&](int e) { const uint8_t by = blk.qs[32 * (j / 2) + e]; return j % 2 ? by >> 4 : by & 15; };
+      for (int e = 0; e < 16; ++e) bytes[e] = static_cast<uint8_t>(nib(e) | (nib(e + 16) << 4));
+    }
+    for (int v = 0; v < 4; ++v) std::memcpy(q + v * 64 + 4 * i, bytes + 4 * v, 4);
+  }
+}
+
+// A full group (two super-blocks at sb). Each 64 bytes of qs (two GGUF
+// pairs, 128-bit lanes: pair c's elements 0-15, 16-31, pair c+1's) become
+// one zmm of four re-paired sub-blocks, in the order a, a+2, a+1, a+3; two
+// rounds of dword permutes then gather dword v of every sub-block into
+// vector v.
+LK_PACK512 void p16k_group_avx512(const BlockQ4_K* sb, uint8_t* q, uint8_t* u) {
+  prefetch_ahead<2 * sizeof(BlockQ4_K)>(sb);
+  const __m512i m4 = _mm512_set1_epi8(15);
+  __m512i S[4];
+  for (int h = 0; h < 2; ++h)
+    for (int part = 0; part < 2; ++part) {
+      const __m512i Q = _mm512_loadu_si512(sb[h].qs + 64 * part);
+      const __m512i x = _mm512_and_si512(Q, m4), y = _mm512_and_si512(_mm512_srli_epi16(Q, 4), m4);
+      // Lanes 0 and 2: elements 0-15 | elements 16-31 << 4.
+      const __m512i a = _mm512_or_si512(x, _mm512_slli_epi16(_mm512_shuffle_i32x4(x, x, _MM_SHUFFLE(3, 3, 1, 1)), 4));
+      const __m512i b = _mm512_or_si512(y, _mm512_slli_epi16(_mm512_shuffle_i32x4(y, y, _MM_SHUFFLE(3, 3, 1, 1)), 4));
+      S[2 * h + part] = _mm512_shuffle_i32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    }
+  // Round 1: entry e of i01 (i23) = dword e / 8 (2 + e / 8) of sub-block
+  // e % 8 of the pair of zmm (sub-block a + j sits in lane 0, 2, 1, 3 for
+  // j = 0, 1, 2, 3).
+  const __m512i i01 = _mm512_setr_epi32(0, 8, 4, 12, 16, 24, 20, 28, 1, 9, 5, 13, 17, 25, 21, 29);
+  const __m512i i23 = _mm512_setr_epi32(2, 10, 6, 14, 18, 26, 22, 30, 3, 11, 7, 15, 19, 27, 23, 31);
+  const __m512i first = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+  const __m512i second = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+  const __m512i a01 = _mm512_permutex2var_epi32(S[0], i01, S[1]), b01 = _mm512_permutex2var_epi32(S[2], i01, S[3]);
+  const __m512i a23 = _mm512_permutex2var_epi32(S[0], i23, S[1]), b23 = _mm512_permutex2var_epi32(S[2], i23, S[3]);
+  _mm512_storeu_si512(q + 0, _mm512_permutex2var_epi32(a01, first, b01));
+  _mm512_storeu_si512(q + 64, _mm512_permutex2var_epi32(a01, second, b01));
+  _mm512_storeu_si512(q + 128, _mm512_permutex2var_epi32(a23, first, b23));
+  _mm512_storeu_si512(q + 192, _mm512_permutex2var_epi32(a23, second, b23));
+  for (int h = 0; h < 2; ++h) {
+    uint64_t sc8, mn8;
+    q4k_scales_mins(sb[h].scales, sc8, mn8);
+    std::memcpy(u + 8 * h, &sc8, 8);
+    std::memcpy(u + 16 + 8 * h, &mn8, 8);
+    std::memcpy(u + 32 + 4 * h, &sb[h].d, 2);
+    std::memcpy(u + 34 + 4 * h, &sb[h].dmin, 2);
+  }
+}
+
+void pack_p16k(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t* sc, bool simd) {
+  const int64_t ng = w.cols / kQK, nsg = p16_groups(w.cols);
+  for (int64_t r = r0; r < r1; ++r) {
+    const auto* row = reinterpret_cast<const BlockQ4_K*>(w.data + r * w.row_bytes);
+    uint8_t* q = qs + (r - r0) * nsg * 256;
+    uint8_t* u = sc + (r - r0) * nsg * kK16Unit;
+    for (int64_t s = 0; s < nsg; ++s) {
+      if (simd && 16 * s + 16 <= ng) p16k_group_avx512(row + 2 * s, q + s * 256, u + s * kK16Unit);
+      else p16k_group_scalar(row, ng, s, q + s * 256, u + s * kK16Unit);
+    }
+  }
+}
+
+// ---- P16Q6 (Q6_K) ------------------------------------------------------------------
+// Per super-block 3 vectors -- V0, V1: lane i bytes b = element 4v+b (low
+// nibble) and 8+4v+b (high nibble) of sub-block i, low 4 bits; P: lane i
+// byte b bits 2k..2k+1 = high 2 bits of element 4k+b -- then the unit:
+// 16 int8 scales and d (f16).
+
+void p16q6_block_scalar(const BlockQ6_K* blk, uint8_t* q, uint8_t* u) {
+  std::memcpy(u, blk->scales, 16);
+  std::memcpy(u + 16, &blk->d, 2);
+  for (int i = 0; i < 16; ++i)
+    for (int bb = 0; bb < 4; ++bb) {
+      auto val = [&](int m) { return q6k_u(blk, 16 * i + m); };
+      for (int v = 0; v < 2; ++v)
+        q[v * 64 + 4 * i + bb] = static_cast<uint8_t>((val(4 * v + bb) & 15) | ((val(8 + 4 * v + bb) & 15) << 4));
+      uint8_t plane = 0;
+      for (int k = 0; k < 4; ++k) plane |= static_cast<uint8_t>(((val(4 * k + bb) >> 4) & 3) << (2 * k));
+      q[128 + 4 * i + bb] = plane;
+    }
+}
+
+// Sub-block i's 16 elements are 16 consecutive bytes of ql (one nibble) and
+// of qh (one 2-bit field), so zmm k gets sub-blocks 4k..4k+3, one per
+// 128-bit lane: L[k] their low 4 bits, H[k] their high 2. Folding bytes
+// within lanes builds each sub-block's V0 / V1 / P dwords; two rounds of
+// dword permutes gather them into the vectors.
+LK_PACK512 void p16q6_block_avx512(const BlockQ6_K* blk, uint8_t* q, uint8_t* u) {
+  prefetch_ahead<sizeof(BlockQ6_K)>(blk);
+  const __m512i m4 = _mm512_set1_epi8(15), m2 = _mm512_set1_epi8(3);
+  const __m512i ql0 = _mm512_loadu_si512(blk->ql), ql1 = _mm512_loadu_si512(blk->ql + 64);
+  const __m512i qh = _mm512_loadu_si512(blk->qh);
+  // Sub-blocks 0-3, 8-11 take qh chunks 0,1,0,1 / 2,3,2,3 at bits 0,0,2,2;
+  // 4-7, 12-15 the same chunks at bits 4,4,6,6.
+  const __m512i qh01 = _mm512_shuffle_i32x4(qh, qh, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m512i qh23 = _mm512_shuffle_i32x4(qh, qh, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m512i sh_lo = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2), sh_hi = _mm512_setr_epi64(4, 4, 4, 4, 6, 6, 6, 6);
+  const __m512i L[4] = {_mm512_and_si512(ql0, m4), _mm512_and_si512(_mm512_srli_epi16(ql0, 4), m4),
+                        _mm512_and_si512(ql1, m4), _mm512_and_si512(_mm512_srli_epi16(ql1, 4), m4)};
+  const __m512i H[4] = {_mm512_and_si512(_mm512_srlv_epi64(qh01, sh_lo), m2),
+                        _mm512_and_si512(_mm512_srlv_epi64(qh01, sh_hi), m2),
+                        _mm512_and_si512(_mm512_srlv_epi64(qh23, sh_lo), m2),
+                        _mm512_and_si512(_mm512_srlv_epi64(qh23, sh_hi), m2)};
+  __m512i pl[4], ph[4];
+  for (int k = 0; k < 4; ++k) {
+    // Byte n (0..7): element n | element 8+n << 4 (dword 0: V0, dword 1: V1).
+    pl[k] = _mm512_or_si512(L[k], _mm512_slli_epi16(_mm512_bsrli_epi128(L[k], 8), 4));
+    // Byte b (0..3): high bits of elements b, 4+b, 8+b, 12+b (dword 0: P).
+    __m512i p = _mm512_or_si512(H[k], _mm512_slli_epi16(_mm512_bsrli_epi128(H[k], 4), 2));
+    p = _mm512_or_si512(p, _mm512_slli_epi16(_mm512_bsrli_epi128(H[k], 8), 4));
+    ph[k] = _mm512_or_si512(p, _mm512_slli_epi16(_mm512_bsrli_epi128(H[k], 12), 6));
+  }
+  // Round 1: entries 0-7 dword 0, entries 8-15 dword 1 of the 4 + 4 lanes.
+  const __m512i sel = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+  const __m512i first = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+  const __m512i second = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+  const __m512i x01 = _mm512_permutex2var_epi32(pl[0], sel, pl[1]), x23 = _mm512_permutex2var_epi32(pl[2], sel, pl[3]);
+  const __m512i y01 = _mm512_permutex2var_epi32(ph[0], sel, ph[1]), y23 = _mm512_permutex2var_epi32(ph[2], sel, ph[3]);
+  _mm512_storeu_si512(q + 0, _mm512_permutex2var_epi32(x01, first, x23));
+  _mm512_storeu_si512(q + 64, _mm512_permutex2var_epi32(x01, second, x23));
+  _mm512_storeu_si512(q + 128, _mm512_permutex2var_epi32(y01, first, y23));
+  std::memcpy(u, blk->scales, 16);
+  std::memcpy(u + 16, &blk->d, 2);
+}
+
+void pack_p16q6(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t* sc, bool simd) {
+  const int64_t nb = w.cols / kQKK;
+  for (int64_t r = r0; r < r1; ++r) {
+    const auto* row = reinterpret_cast<const BlockQ6_K*>(w.data + r * w.row_bytes);
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* q = qs + ((r - r0) * nb + b) * 192;
+      uint8_t* u = sc + ((r - r0) * nb + b) * kQ6Unit;
+      if (simd) p16q6_block_avx512(row + b, q, u);
+      else p16q6_block_scalar(row + b, q, u);
+    }
+  }
+}
+
+void pack_quantized(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t* sc, bool simd) {
+  switch (w.type) {
+    case TensorType::Q8_0: pack_p16<TensorType::Q8_0>(w, r0, r1, qs, sc, simd); break;
+    case TensorType::Q4_0: pack_p16<TensorType::Q4_0>(w, r0, r1, qs, sc, simd); break;
+    case TensorType::Q4_K: pack_p16k(w, r0, r1, qs, sc, simd); break;
+    case TensorType::Q6_K: pack_p16q6(w, r0, r1, qs, sc, simd); break;
+    default: fail("pack: {} has no P16 layout", tensor_type_name(w.type));
+  }
+}
+
+void pack_rows_impl(const WeightView& w, uint8_t* out, int64_t r0, int64_t r1, bool simd) {
+  if (packed_size(w.type, w.rows, w.cols) == 0) fail("pack_rows: {} has no packed layout here", tensor_type_name(w.type));
+  if (w.type == TensorType::F16 || w.type == TensorType::BF16) {
+    pack_p16f(w, r0, r1, out + static_cast<size_t>(r0 / 16) * w.cols * 32, simd);
+    return;
+  }
+  const P16Strides st = p16_strides(w.type, w.cols);
+  const size_t n = static_cast<size_t>(w.rows), a = static_cast<size_t>(r0);
+  pack_quantized(w, r0, r1, out + a * st.qs, out + n * st.qs + a * st.sc, simd && cpu_has_avx512());
+}
+
+}  // namespace
+
+P16Strides p16_strides(TensorType type, int64_t cols) {
+  const size_t nsg = static_cast<size_t>(p16_groups(cols));
+  switch (type) {
+    case TensorType::Q8_0: return {nsg * p16_qbytes<TensorType::Q8_0>(), nsg * 32};
+    case TensorType::Q4_0: return {nsg * p16_qbytes<TensorType::Q4_0>(), nsg * 32};
+    case TensorType::Q4_K: return {nsg * 256, nsg * kK16Unit};
+    case TensorType::Q6_K: return {static_cast<size_t>(cols / kQKK) * 192, static_cast<size_t>(cols / kQKK) * kQ6Unit};
+    default: return {};
+  }
+}
+
+size_t packed_size(TensorType type, int64_t rows, int64_t cols) {
+  if ((type == TensorType::F16 || type == TensorType::BF16) && cpu_has_avx2())
+    return static_cast<size_t>(p16f_blocks(rows)) * static_cast<size_t>(cols) * 32;
+  // Only the Lanes16 kernels read the quantized P16 layouts: a process
+  // forced onto Lanes8 (KernelMode::Avx2) loads like an AVX2-only CPU.
+  if (!cpu_has_avx512() || kernel_family() != KernelFamily::Lanes16) return 0;
+  const P16Strides st = p16_strides(type, cols);
+  return static_cast<size_t>(rows) * (st.qs + st.sc);
+}
+
+void pack_rows(const WeightView& w, uint8_t* out, int64_t r0, int64_t r1) { pack_rows_impl(w, out, r0, r1, true); }
+
+void pack_rows_scalar(const WeightView& w, uint8_t* out, int64_t r0, int64_t r1) {
+  pack_rows_impl(w, out, r0, r1, false);
+}
+
+void pack_p16_rows(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t* sc) {
+  pack_quantized(w, r0, r1, qs, sc, cpu_has_avx512());
+}
+
+}  // namespace lookahead
