@@ -101,6 +101,10 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
       {{"info", "-m", test::shared_path("models/stories260K.reference.json")}, "not a GGUF file"},
       {{"bench", "--forward", "-m", test::model_path(), "--logits", "some"}, "--logits takes all or last"},
       {{"bench", "--forward", "-m", test::model_path(), "--kernels", "sse"}, "--kernels takes auto or avx2"},
+      {{"bench", "--forward", "-m", test::model_path(), "--ctx", "many"}, "--ctx: expected an integer, got 'many'"},
+      {{"bench", "--forward", "-m", test::model_path(), "--repeats", "0"}, "must be >= 1"},
+      {{"bench", "--forward", "-m", test::model_path(), "--bogus"}, "unknown option '--bogus'"},
+      {{"bench", "--forward"}, "-m MODEL is required"},
       {{"frobnicate"}, "unknown command"},
   };
   for (const auto& c : cases) {

@@ -2,8 +2,8 @@
 //
 // Options are declared with their llama.cpp-style names, then parse() fills
 // the bound variables. Unknown flags, missing values and malformed numbers
-// throw lookahead::Error with a one-line message; main() turns that into
-// exit code 2.
+// throw lookahead::Error with a one-line message; main() prints it and
+// exits with status 1.
 #pragma once
 
 #include <functional>

@@ -2,7 +2,7 @@
 // realistic KV length, the number lookahead decoding lives on.
 //
 //   lookahead bench --forward -m MODEL [-t T] [--ctx 512] [--repeats 5]
-//                   [--decode 32] [--json] [--plot FILE.svg]
+//                   [--decode 32] [--json] [--plot FILE.svg] (--help: all flags)
 //
 // Prefills --ctx random tokens, then times batches of k = 1..64 causal tokens
 // at that position (staged, never committed, so every repeat sees the same
@@ -29,20 +29,11 @@
 #include "util/rng.h"
 #include "util/thread_pool.h"
 #include "util/timer.h"
+#include "cli_args.h"
 #include "svg_chart.h"
 
 namespace lookahead::cli {
 namespace {
-
-const char* kUsage =
-    "usage: lookahead bench --forward -m MODEL [-t THREADS] [--ctx 512] [--repeats 5] [--decode 32]\n"
-    "                       [--decode-runs 1] [--json] [--plot FILE.svg] [--no-repack] [--logits all|last]\n"
-    "                       [--kernels auto|avx2]\n"
-    "  --no-repack: keep the weights in the GGUF layout (quantized kernels repack on the fly)\n"
-    "  --logits: cost(k) with logits for every token (default; lookahead needs most) or the last\n"
-    "            only (prompt processing, as llama-bench's pp)\n"
-    "  --kernels: the best family this CPU has (default), or the AVX2 one even on an AVX-512 CPU\n"
-    "             (loads and runs as an AVX2-only CPU would)\n";
 
 // The kernels that run: "avx512", "avx2" or "scalar".
 const char* kernels_name() { return use_avx512() ? "avx512" : use_avx2() ? "avx2" : "scalar"; }
@@ -145,40 +136,45 @@ int cmd_bench_forward(int argc, char** argv) {
   int threads = 0, ctx = 512, repeats = 5, decode_n = 32, decode_runs = 1;
   bool json = false, forward = false, logits_last = false;
   LlamaLoadOptions lo;
-  for (int i = 0; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto val = [&]() -> const char* {
-      if (i + 1 >= argc) fail("bench: {} needs a value", a);
-      return argv[++i];
-    };
-    if (a == "--forward") forward = true;
-    else if (a == "-m" || a == "--model") model_path = val();
-    else if (a == "-t" || a == "--threads") threads = std::atoi(val());
-    else if (a == "--ctx") ctx = std::atoi(val());
-    else if (a == "--repeats") repeats = std::max(1, std::atoi(val()));
-    else if (a == "--decode") decode_n = std::max(1, std::atoi(val()));
-    else if (a == "--decode-runs") decode_runs = std::max(1, std::atoi(val()));
-    else if (a == "--json") json = true;
-    else if (a == "--no-repack") lo.repack = false;
-    else if (a == "--plot") plot_path = val();
-    else if (a == "--logits") {
-      const std::string v = val();
-      if (v != "all" && v != "last") fail("bench: --logits takes all or last, not '{}'", v);
-      logits_last = v == "last";
-    } else if (a == "--kernels") {
-      const std::string v = val();
-      if (v != "auto" && v != "avx2") fail("bench: --kernels takes auto or avx2, not '{}'", v);
-      if (v == "avx2" && !cpu_has_avx2()) fail("bench: --kernels avx2: this CPU lacks AVX2, FMA or F16C");
-      set_kernel_mode(v == "avx2" ? KernelMode::Avx2 : KernelMode::Auto);
-    }
-    else if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else fail("bench: unknown argument '{}'\n{}", a, kUsage);
-  }
-  if (!forward) fail("bench: only --forward is implemented\n{}", kUsage);
-  if (model_path.empty()) fail("bench: -m MODEL is required\n{}", kUsage);
+  ArgParser ap("bench --forward",
+               "Time one forward pass over k = 1, 2, 4 .. 64 tokens at a KV length of --ctx, and plain decode,\n"
+               "against the bandwidth and compute floors.");
+  ap.add_flag({"--forward"}, &forward, "this benchmark (required)");
+  ap.add_string({"-m", "--model"}, &model_path, "GGUF model", "FILE");
+  ap.add_int({"-t", "--threads"}, &threads, "threads (default: physical cores)");
+  ap.add_int({"--ctx"}, &ctx, "KV-cache length the passes run at (default 512)");
+  ap.add_int({"--repeats"}, &repeats, "timed passes per k; the median counts (default 5)");
+  ap.add_int({"--decode"}, &decode_n, "tokens of plain greedy decode (default 32)");
+  ap.add_int({"--decode-runs"}, &decode_runs, "decode runs from the same position; the fastest counts (default 1)");
+  ap.add_flag({"--json"}, &json, "print one JSON object");
+  ap.add_string({"--plot"}, &plot_path, "draw cost(k) and the two floors as SVG", "FILE");
+  ap.add_negative_flag({"--no-repack"}, &lo.repack,
+                       "keep the weights in the GGUF layout (quantized kernels repack on the fly)");
+  ap.add_custom(
+      {"--logits"},
+      [&](const std::string& v) {
+        if (v != "all" && v != "last") fail("bench: --logits takes all or last, not '{}'", v);
+        logits_last = v == "last";
+      },
+      "all: logits for every token (default; lookahead needs most); last: the last only (prompt\n"
+      "                                processing, as llama-bench's pp)",
+      "all|last");
+  ap.add_custom(
+      {"--kernels"},
+      [&](const std::string& v) {
+        if (v != "auto" && v != "avx2") fail("bench: --kernels takes auto or avx2, not '{}'", v);
+        if (v == "avx2" && !cpu_has_avx2()) fail("bench: --kernels avx2: this CPU lacks AVX2, FMA or F16C");
+        set_kernel_mode(v == "avx2" ? KernelMode::Avx2 : KernelMode::Auto);
+      },
+      "auto: the best family this CPU has (default); avx2: the AVX2 one even on an AVX-512 CPU\n"
+      "                                (loads and runs as an AVX2-only CPU would)",
+      "auto|avx2");
+  if (!ap.parse(argc, argv, 0)) return 0;
+  if (!forward) fail("bench: only --forward is implemented (see 'lookahead bench --forward --help')");
+  if (model_path.empty()) fail("bench: -m MODEL is required (see 'lookahead bench --forward --help')");
   if (ctx < 1) fail("bench: --ctx must be >= 1");
+  if (threads < 0) fail("bench: --threads must be >= 0");
+  if (repeats < 1 || decode_n < 1 || decode_runs < 1) fail("bench: --repeats, --decode and --decode-runs must be >= 1");
 
   const double t_load0 = now_ms();
   auto model = LlamaModel::load(model_path, lo);
