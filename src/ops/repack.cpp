@@ -30,6 +30,19 @@ inline void prefetch_ahead(const void* p) {
   for (size_t l = 0; l < N; l += 64) _mm_prefetch(c + l, _MM_HINT_T0);
 }
 
+// Two rounds of dword permutes over four zmm z[0..3] of four lanes each:
+// round one takes, by idx, 8 + 8 dwords of the pair (z0, z1) and the same
+// of (z2, z3); lo gets entries 0-7 of both, hi entries 8-15. So with idx
+// entry e (e < 8) = lane e % 4 of z[e / 4] (dword d0 of it) and entry 8 + e
+// the same lane's dword d1, lo = [d0 of the 16 lanes], hi = [d1 of them].
+LK_PACK512 inline void gather_lane_dwords(const __m512i (&z)[4], __m512i idx, __m512i& lo, __m512i& hi) {
+  const __m512i first = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+  const __m512i second = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+  const __m512i r01 = _mm512_permutex2var_epi32(z[0], idx, z[1]), r23 = _mm512_permutex2var_epi32(z[2], idx, z[3]);
+  lo = _mm512_permutex2var_epi32(r01, first, r23);
+  hi = _mm512_permutex2var_epi32(r01, second, r23);
+}
+
 // ---- P16F (F16 / BF16) -----------------------------------------------------------
 
 // 8 rows x 8 columns of 16-bit values: column c of rows src[0..8) to
@@ -232,19 +245,12 @@ LK_PACK512 void p16k_group_avx512(const BlockQ4_K* sb, uint8_t* q, uint8_t* u) {
       const __m512i b = _mm512_or_si512(y, _mm512_slli_epi16(_mm512_shuffle_i32x4(y, y, _MM_SHUFFLE(3, 3, 1, 1)), 4));
       S[2 * h + part] = _mm512_shuffle_i32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0));
     }
-  // Round 1: entry e of i01 (i23) = dword e / 8 (2 + e / 8) of sub-block
-  // e % 8 of the pair of zmm (sub-block a + j sits in lane 0, 2, 1, 3 for
-  // j = 0, 1, 2, 3).
-  const __m512i i01 = _mm512_setr_epi32(0, 8, 4, 12, 16, 24, 20, 28, 1, 9, 5, 13, 17, 25, 21, 29);
-  const __m512i i23 = _mm512_setr_epi32(2, 10, 6, 14, 18, 26, 22, 30, 3, 11, 7, 15, 19, 27, 23, 31);
-  const __m512i first = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-  const __m512i second = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-  const __m512i a01 = _mm512_permutex2var_epi32(S[0], i01, S[1]), b01 = _mm512_permutex2var_epi32(S[2], i01, S[3]);
-  const __m512i a23 = _mm512_permutex2var_epi32(S[0], i23, S[1]), b23 = _mm512_permutex2var_epi32(S[2], i23, S[3]);
-  _mm512_storeu_si512(q + 0, _mm512_permutex2var_epi32(a01, first, b01));
-  _mm512_storeu_si512(q + 64, _mm512_permutex2var_epi32(a01, second, b01));
-  _mm512_storeu_si512(q + 128, _mm512_permutex2var_epi32(a23, first, b23));
-  _mm512_storeu_si512(q + 192, _mm512_permutex2var_epi32(a23, second, b23));
+  // Vector v lane i = dword v of sub-block i; sub-block a + j of a zmm sits
+  // in lane 0, 2, 1, 3 for j = 0, 1, 2, 3.
+  __m512i v[4];
+  gather_lane_dwords(S, _mm512_setr_epi32(0, 8, 4, 12, 16, 24, 20, 28, 1, 9, 5, 13, 17, 25, 21, 29), v[0], v[1]);
+  gather_lane_dwords(S, _mm512_setr_epi32(2, 10, 6, 14, 18, 26, 22, 30, 3, 11, 7, 15, 19, 27, 23, 31), v[2], v[3]);
+  for (int j = 0; j < 4; ++j) _mm512_storeu_si512(q + 64 * j, v[j]);
   for (int h = 0; h < 2; ++h) {
     uint64_t sc8, mn8;
     q4k_scales_mins(sb[h].scales, sc8, mn8);
@@ -318,15 +324,14 @@ LK_PACK512 void p16q6_block_avx512(const BlockQ6_K* blk, uint8_t* q, uint8_t* u)
     p = _mm512_or_si512(p, _mm512_slli_epi16(_mm512_bsrli_epi128(H[k], 8), 4));
     ph[k] = _mm512_or_si512(p, _mm512_slli_epi16(_mm512_bsrli_epi128(H[k], 12), 6));
   }
-  // Round 1: entries 0-7 dword 0, entries 8-15 dword 1 of the 4 + 4 lanes.
-  const __m512i sel = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
-  const __m512i first = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-  const __m512i second = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-  const __m512i x01 = _mm512_permutex2var_epi32(pl[0], sel, pl[1]), x23 = _mm512_permutex2var_epi32(pl[2], sel, pl[3]);
-  const __m512i y01 = _mm512_permutex2var_epi32(ph[0], sel, ph[1]), y23 = _mm512_permutex2var_epi32(ph[2], sel, ph[3]);
-  _mm512_storeu_si512(q + 0, _mm512_permutex2var_epi32(x01, first, x23));
-  _mm512_storeu_si512(q + 64, _mm512_permutex2var_epi32(x01, second, x23));
-  _mm512_storeu_si512(q + 128, _mm512_permutex2var_epi32(y01, first, y23));
+  // V0, V1: dwords 0, 1 of the pl lanes; P: dword 0 of the ph lanes.
+  const __m512i lanes = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+  __m512i v0, v1, p, unused;
+  gather_lane_dwords(pl, lanes, v0, v1);
+  gather_lane_dwords(ph, lanes, p, unused);
+  _mm512_storeu_si512(q + 0, v0);
+  _mm512_storeu_si512(q + 64, v1);
+  _mm512_storeu_si512(q + 128, p);
   std::memcpy(u, blk->scales, 16);
   std::memcpy(u + 16, &blk->d, 2);
 }
