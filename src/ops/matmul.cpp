@@ -9,6 +9,7 @@
 #include "ops/cpu_features.h"
 #include "ops/hsum.h"
 #include "ops/quant.h"
+#include "ops/p16_transpose.h"
 #include "ops/repack.h"
 #include "util/error.h"
 #include "util/fp16.h"
@@ -891,6 +892,58 @@ LK_AVX512 void p16_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, si
     for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum16(_mm512_load_ps(acc[r][t]));
 }
 
+// k <= 4 over a matrix without a load-time copy: a row read in the GGUF
+// layout, each full group transposed in registers into the vectors the copy
+// would hold (p16_group_vectors) and used for the T tokens, then p16_tile's
+// steps, so the same bits; a padded last group goes through the scalar
+// packer. Repacking 16 rows into scratch first made decode 1.3-1.5x the
+// copy's; this runs about as fast as the copy (one row at a time: tiles of
+// 2 and 4 rows spilled registers and ran 2-4x slower).
+template <TensorType TY, int T>
+LK_AVX512 void p16_row_direct(const uint8_t* row, const uint8_t* act, size_t astride, int64_t nsg, int64_t nb, float* y,
+                              int64_t ldy) {
+  constexpr int NV = static_cast<int>(p16_qbytes<TY>() / 64);
+  constexpr size_t bsz = q32_block_bytes<TY>();
+  const __m512i m4 = _mm512_set1_epi8(15);
+  const uint8_t* xd = act + nsg * 512;
+  const uint8_t* xo = act + nsg * 576;
+  __m512 acc[T];
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < nsg; ++s) {
+    __m512i v[NV];
+    __m512 dw;
+    if (16 * s + 16 <= nb) {
+      prefetch_ahead<16 * bsz>(row + 16 * s * bsz);
+      p16_group_vectors<TY>(row + 16 * s * bsz, v);
+      dw = p16_group_scales<TY>(row + 16 * s * bsz);
+    } else {
+      alignas(64) uint8_t q[NV * 64], d[32];
+      p16_group_scalar<TY>(row, nb, s, q, d);
+      for (int j = 0; j < NV; ++j) v[j] = _mm512_load_si512(q + 64 * j);
+      dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(d)));
+    }
+    __m512i is[T];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) is[t] = _mm512_load_si512(xo + t * astride + s * 64);
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      __m512i wv;
+      if constexpr (TY == TensorType::Q4_0) wv = _mm512_and_si512(j < 4 ? v[j & 3] : _mm512_srli_epi16(v[j & 3], 4), m4);
+      else wv = v[j];
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) is[t] = _mm512_dpbusd_epi32(is[t], wv, _mm512_load_si512(act + t * astride + s * 512 + j * 64));
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xd + t * astride + s * 64));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[t]), _mm512_mul_ps(dw, dx), acc[t]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) y[t * ldy] = hsum16(acc[t]);
+}
+
 // ---- Q4_K ---------------------------------------------------------------------
 // Per super-block and token: int lane k (0..7) = sum over the 8 sub-blocks j
 // of sc_j * (sum of q*x over elements 4k..4k+3 of sub-block j); min lane k =
@@ -1173,12 +1226,12 @@ void q32_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
 // Token tile width of the P16 kernels for k > 1.
 constexpr int kP16Tokens = 4;
 
-// Rows [r0, r1) of a matrix in one of the P16 layouts (qstride / sstride
-// bytes per row of its two parts). tile.template operator()<R, T>(qs, sc,
-// r, t0) runs rows [r, r + R) x tokens [t0, t0 + T) whose groups start at
-// qs / sc; pack(a, b, qs, sc) writes rows [a, b) in that layout. Reads the
-// load-time copy when there is one, else packs 16 rows at a time into a
-// scratch buffer (same bytes, so the same results). Tiles: 4 rows x 4
+// Rows [r0, r1) of a matrix in one of the P16 layouts (st: bytes per row
+// of its two parts). tile.template operator()<R, T>(qs, sc, r, t0) runs
+// rows [r, r + R) x tokens [t0, t0 + T) whose groups start at qs / sc.
+// Reads the load-time copy when there is one, else packs 16 rows at a time
+// into a scratch buffer (pack_p16_rows: same bytes, so the same results;
+// Q8_0 / Q4_0 at k <= 4 skip even that, see p16_row_direct). Tiles: 4 rows x 4
 // tokens measured best on Zen 5 (k = 16 and 64: 2x4, 2x6, 3x6, 5x4, 6x3,
 // 8x2 were 3-25 % slower, before p16_prefetch); k = 1 streams 4 rows at
 // once (Q8_0 8).
@@ -1228,6 +1281,14 @@ template <TensorType TY>
 void q32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const int64_t nsg = p16_groups(j.w->cols);
   const P16Strides st = p16_strides(TY, j.w->cols);
+  if (!j.w->packed && j.n_tokens <= kP16Tokens) {
+    const WeightView& w = *j.w;
+    row_tiles<1, kP16Tokens>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
+      p16_row_direct<TY, T>(w.data + r * w.row_bytes, j.act + t0 * j.act_stride, j.act_stride, nsg, w.cols / kQK,
+                            j.y + t0 * j.ldy + r, j.ldy);
+    });
+    return;
+  }
   p16_rows(j, r0, r1, st, [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
     p16_tile<TY, R, T>(qs, st.qs, sc, st.sc, j.act + t0 * j.act_stride, j.act_stride, nsg, j.y + t0 * j.ldy + r, j.ldy,
                        p16_prefetch(j, t0, TY != TensorType::Q8_0));

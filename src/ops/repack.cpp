@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include "ops/cpu_features.h"
+#include "ops/p16_transpose.h"
 #include "util/error.h"
 
 // GCC 12's AVX-512 headers (cast/insert with _mm*_undefined_*()) trip these
@@ -15,20 +16,6 @@ namespace lookahead {
 namespace {
 
 #define LK_PACK512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
-
-// How far ahead of the group being packed its source is prefetched (bytes):
-// the packers read one sequential stream per thread, which the hardware
-// prefetcher alone leaves waiting on memory (TinyLlama Q8_0 decode without
-// the copy 52 -> 35 ms, Q4_0 31 -> 24; 1-2 KB helped less, 8 KB no more).
-constexpr size_t kPackAhead = 4096;
-
-// The N source bytes at p + kPackAhead towards L1 (past the matrix's end
-// too: a prefetch never faults).
-template <size_t N>
-inline void prefetch_ahead(const void* p) {
-  const char* c = static_cast<const char*>(p) + kPackAhead;
-  for (size_t l = 0; l < N; l += 64) _mm_prefetch(c + l, _MM_HINT_T0);
-}
 
 // Two rounds of dword permutes over four zmm z[0..3] of four lanes each:
 // round one takes, by idx, 8 + 8 dwords of the pair (z0, z1) and the same
@@ -106,6 +93,8 @@ void pack_p16f(const WeightView& w, int64_t r0, int64_t r1, uint8_t* out, bool s
 // scales to d. Blocks past nb are padding: scale 0, quants that decode to 0
 // against the kernel's offsets (Q8_0 0x80 = 0 + 128, Q4_0 nibbles 0).
 
+}  // namespace
+
 template <TensorType TY>
 void p16_group_scalar(const uint8_t* row, int64_t nb, int64_t s, uint8_t* q, uint8_t* d) {
   constexpr size_t bsz = q32_block_bytes<TY>();
@@ -127,55 +116,19 @@ void p16_group_scalar(const uint8_t* row, int64_t nb, int64_t s, uint8_t* q, uin
     }
   }
 }
+template void p16_group_scalar<TensorType::Q8_0>(const uint8_t*, int64_t, int64_t, uint8_t*, uint8_t*);
+template void p16_group_scalar<TensorType::Q4_0>(const uint8_t*, int64_t, int64_t, uint8_t*, uint8_t*);
 
-// A full group (16 blocks at g) as a register transpose: blocks are rows,
-// the quants' dwords columns. Q8_0: 16 x 8 dwords, two 8 x 8 transposes side
-// by side (blocks 0-7 in the low, 8-15 in the high 256 bits of each zmm);
-// Q4_0: 16 x 4, four 4 x 4 transposes (128-bit lane L = blocks 4L..4L+3).
+namespace {
+
+// A full group (16 blocks at g): the register transpose, then the scales.
 template <TensorType TY>
 LK_PACK512 void p16_group_avx512(const uint8_t* g, uint8_t* q, uint8_t* d) {
   constexpr size_t bsz = q32_block_bytes<TY>();
   prefetch_ahead<16 * bsz>(g);
-  auto qs = [&](int i) { return g + i * bsz + 2; };
-  if constexpr (TY == TensorType::Q8_0) {
-    __m512i z[8], t[8];
-    for (int k = 0; k < 8; ++k)
-      z[k] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs(k)))),
-                                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs(k + 8))), 1);
-    for (int p = 0; p < 4; ++p) {
-      t[2 * p] = _mm512_unpacklo_epi32(z[2 * p], z[2 * p + 1]);
-      t[2 * p + 1] = _mm512_unpackhi_epi32(z[2 * p], z[2 * p + 1]);
-    }
-    // z[4p + c], c = 0..3: dword c then c + 4 of blocks 4p..4p+3 (low 256
-    // bits) and 8+4p..11+4p (high).
-    for (int p = 0; p < 2; ++p) {
-      z[4 * p + 0] = _mm512_unpacklo_epi64(t[4 * p + 0], t[4 * p + 2]);
-      z[4 * p + 1] = _mm512_unpackhi_epi64(t[4 * p + 0], t[4 * p + 2]);
-      z[4 * p + 2] = _mm512_unpacklo_epi64(t[4 * p + 1], t[4 * p + 3]);
-      z[4 * p + 3] = _mm512_unpackhi_epi64(t[4 * p + 1], t[4 * p + 3]);
-    }
-    const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
-    const __m512i to_unsigned = _mm512_set1_epi8(static_cast<char>(0x80));
-    for (int c = 0; c < 4; ++c) {
-      _mm512_storeu_si512(q + c * 64, _mm512_xor_si512(_mm512_permutex2var_epi64(z[c], lo, z[4 + c]), to_unsigned));
-      _mm512_storeu_si512(q + (c + 4) * 64,
-                          _mm512_xor_si512(_mm512_permutex2var_epi64(z[c], hi, z[4 + c]), to_unsigned));
-    }
-  } else {
-    __m512i z[4];
-    for (int k = 0; k < 4; ++k) {
-      __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs(k))));
-      v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs(k + 4))), 1);
-      v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs(k + 8))), 2);
-      z[k] = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs(k + 12))), 3);
-    }
-    const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
-    const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
-    _mm512_storeu_si512(q + 0, _mm512_unpacklo_epi64(t0, t2));
-    _mm512_storeu_si512(q + 64, _mm512_unpackhi_epi64(t0, t2));
-    _mm512_storeu_si512(q + 128, _mm512_unpacklo_epi64(t1, t3));
-    _mm512_storeu_si512(q + 192, _mm512_unpackhi_epi64(t1, t3));
-  }
+  __m512i v[p16_qbytes<TY>() / 64];
+  p16_group_vectors<TY>(g, v);
+  for (size_t j = 0; j < p16_qbytes<TY>() / 64; ++j) _mm512_storeu_si512(q + 64 * j, v[j]);
   for (int i = 0; i < 16; ++i) std::memcpy(d + 2 * i, g + i * bsz, 2);
 }
 

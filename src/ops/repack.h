@@ -97,6 +97,13 @@ void pack_rows(const WeightView& w, uint8_t* out, int64_t r0, int64_t r1);
 // Same bytes as pack_rows, written by the scalar twins (reference for tests).
 void pack_rows_scalar(const WeightView& w, uint8_t* out, int64_t r0, int64_t r1);
 
+// Group s (blocks 16 s .. 16 s + 15, padded past nb) of one Q8_0 / Q4_0 row
+// in the GGUF layout: its P16 qs part to q, its 16 f16 scales to d. The
+// scalar packer, for the padded last group of kernels that transpose full
+// groups in registers.
+template <TensorType TY>
+void p16_group_scalar(const uint8_t* row, int64_t nb, int64_t s, uint8_t* q, uint8_t* d);
+
 // Rows [r0, r1) of a quantized matrix (Q8_0, Q4_0, Q4_K, Q6_K) in its P16
 // layout: qs gets row r0's qs part (then r0 + 1 ... at p16_strides' qs),
 // sc its scale part. What matmul streams when the matrix has no copy; uses

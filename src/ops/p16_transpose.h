@@ -1,0 +1,92 @@
+// Register transposes from the GGUF block layout to the P16 vectors
+// (ops/repack.h), shared by the packers (ops/repack.cpp) and the kernels
+// that read GGUF rows directly (ops/matmul.cpp). AVX-512 F/BW only; callers
+// are target-attributed functions on CPUs that have it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <immintrin.h>
+
+#include "ops/quant.h"
+#include "ops/repack.h"
+
+namespace lookahead {
+
+// How far ahead of the group being transposed its source is prefetched
+// (bytes): the packers and the direct kernels read one sequential stream per
+// thread, which the hardware prefetcher alone leaves waiting on memory
+// (TinyLlama Q8_0 decode without the copy 52 -> 35 ms when it packed rows
+// into scratch, Q4_0 31 -> 24; 1-2 KB helped less, 8 KB no more).
+constexpr size_t kTransposeAhead = 4096;
+
+// The N source bytes at p + kTransposeAhead towards L1 (past the matrix's
+// end too: a prefetch never faults).
+template <size_t N>
+inline void prefetch_ahead(const void* p) {
+  const char* c = static_cast<const char*>(p) + kTransposeAhead;
+  for (size_t l = 0; l < N; l += 64) _mm_prefetch(c + l, _MM_HINT_T0);
+}
+
+// A full group of 16 Q8_0 / Q4_0 blocks at g (GGUF bytes) as its P16 qs
+// vectors: v[j] lane i = block i's quants 4j..4j+3 (Q8_0 plus 128). Blocks
+// are rows, the quants' dwords columns. Q8_0: 16 x 8 dwords, two 8 x 8
+// transposes side by side (blocks 0-7 in the low, 8-15 in the high 256
+// bits of each zmm); Q4_0: 16 x 4, four 4 x 4 transposes (128-bit lane L =
+// blocks 4L..4L+3).
+template <TensorType TY>
+__attribute__((always_inline, target("avx512f,avx512bw"))) inline void p16_group_vectors(
+    const uint8_t* g, __m512i (&v)[p16_qbytes<TY>() / 64]) {
+  constexpr size_t bsz = q32_block_bytes<TY>();
+  auto qs = [&](int i) { return g + i * bsz + 2; };
+  if constexpr (TY == TensorType::Q8_0) {
+    __m512i z[8], t[8];
+    for (int k = 0; k < 8; ++k)
+      z[k] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs(k)))),
+                                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs(k + 8))), 1);
+    for (int p = 0; p < 4; ++p) {
+      t[2 * p] = _mm512_unpacklo_epi32(z[2 * p], z[2 * p + 1]);
+      t[2 * p + 1] = _mm512_unpackhi_epi32(z[2 * p], z[2 * p + 1]);
+    }
+    // z[4p + c], c = 0..3: dword c then c + 4 of blocks 4p..4p+3 (low 256
+    // bits) and 8+4p..11+4p (high).
+    for (int p = 0; p < 2; ++p) {
+      z[4 * p + 0] = _mm512_unpacklo_epi64(t[4 * p + 0], t[4 * p + 2]);
+      z[4 * p + 1] = _mm512_unpackhi_epi64(t[4 * p + 0], t[4 * p + 2]);
+      z[4 * p + 2] = _mm512_unpacklo_epi64(t[4 * p + 1], t[4 * p + 3]);
+      z[4 * p + 3] = _mm512_unpackhi_epi64(t[4 * p + 1], t[4 * p + 3]);
+    }
+    const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    const __m512i to_unsigned = _mm512_set1_epi8(static_cast<char>(0x80));
+    for (int c = 0; c < 4; ++c) {
+      v[c] = _mm512_xor_si512(_mm512_permutex2var_epi64(z[c], lo, z[4 + c]), to_unsigned);
+      v[c + 4] = _mm512_xor_si512(_mm512_permutex2var_epi64(z[c], hi, z[4 + c]), to_unsigned);
+    }
+  } else {
+    __m512i z[4];
+    for (int k = 0; k < 4; ++k) {
+      __m512i x = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs(k))));
+      x = _mm512_inserti32x4(x, _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs(k + 4))), 1);
+      x = _mm512_inserti32x4(x, _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs(k + 8))), 2);
+      z[k] = _mm512_inserti32x4(x, _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs(k + 12))), 3);
+    }
+    const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+    const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+    v[0] = _mm512_unpacklo_epi64(t0, t2);
+    v[1] = _mm512_unpackhi_epi64(t0, t2);
+    v[2] = _mm512_unpacklo_epi64(t1, t3);
+    v[3] = _mm512_unpackhi_epi64(t1, t3);
+  }
+}
+
+// The 16 block scales of that group as floats (lane i = block i's d).
+template <TensorType TY>
+__attribute__((always_inline, target("avx512f,avx512bw"))) inline __m512 p16_group_scales(const uint8_t* g) {
+  constexpr int bsz = static_cast<int>(q32_block_bytes<TY>());
+  const __m512i at = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                        _mm512_set1_epi32(bsz));
+  // Each dword gathered holds d in its low 16 bits (and two quants above).
+  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(at, g, 1)));
+}
+
+}  // namespace lookahead
