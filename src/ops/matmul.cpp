@@ -716,6 +716,35 @@ LK_AVX512 void to_k16(const uint8_t* ak, int64_t cols, uint8_t* out) {
 }
 
 
+// A P16K group's scale unit as vectors: lane i = sub-block i's scale and
+// min; d and dmin of the group's first super-block in lanes 0-7, of the
+// second in 8-15.
+struct K16Scales {
+  __m512 sc, m, d, dmin;
+};
+// f16 lo in lanes 0-7, hi in lanes 8-15, as floats.
+LK_AVX512 inline __m512 f16_pair(uint16_t lo, uint16_t hi) {
+  return _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16(static_cast<short>(hi)), _mm_set1_epi16(static_cast<short>(lo))));
+}
+LK_AVX512 inline K16Scales k16_scales(const uint8_t* u) {
+  uint16_t h[4];
+  std::memcpy(h, u + 32, 8);
+  return {_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(u)))),
+          _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(u + 16)))),
+          f16_pair(h[0], h[2]), f16_pair(h[1], h[3])};
+}
+
+// One token's group step: acc += float(is) * sc * (d * dx), then
+// acc += (m * xsum) * -(dmin * dx), with dx / xsum the token's 16 floats.
+LK_AVX512 inline void k16_accumulate(const K16Scales& k, __m512i is, const uint8_t* dx_at, const uint8_t* xsum_at,
+                                     __m512& acc) {
+  const __m512 sign = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int>(0x80000000u)));
+  const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(dx_at));
+  const __m512 xsum = _mm512_load_ps(reinterpret_cast<const float*>(xsum_at));
+  acc = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(is), k.sc), _mm512_mul_ps(k.d, dx), acc);
+  acc = _mm512_fmadd_ps(_mm512_mul_ps(k.m, xsum), _mm512_xor_ps(_mm512_mul_ps(k.dmin, dx), sign), acc);
+}
+
 template <int R, int T>
 LK_AVX512 void p16k_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, size_t sstride, const uint8_t* act,
                          size_t astride, int64_t nsg, float* y, int64_t ldy, bool pf) {
@@ -737,29 +766,74 @@ LK_AVX512 void p16k_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, s
     p16_group_sums<true, R, T>(qs + s * 256, qstride, act + s * 512, astride, is);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const uint8_t* u = sc + r * sstride + s * kK16Unit;
-      const __m512 scf = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(u))));
-      const __m512 mf = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(u + 16))));
-      uint16_t h[4];
-      std::memcpy(h, u + 32, 8);
-      const __m512 dv = _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16(static_cast<short>(h[2])),
-                                                         _mm_set1_epi16(static_cast<short>(h[0]))));
-      const __m512 dmv = _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16(static_cast<short>(h[3])),
-                                                          _mm_set1_epi16(static_cast<short>(h[1]))));
-      const __m512 sign = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int>(0x80000000u)));
+      const K16Scales k = k16_scales(sc + r * sstride + s * kK16Unit);
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
-        const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xd + t * astride + s * 64));
-        const __m512 xsum = _mm512_load_ps(reinterpret_cast<const float*>(xs16 + t * astride + s * 64));
         __m512 a = _mm512_load_ps(acc[r][t]);
-        a = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(is[r][t]), scf), _mm512_mul_ps(dv, dx), a);
-        a = _mm512_fmadd_ps(_mm512_mul_ps(mf, xsum), _mm512_xor_ps(_mm512_mul_ps(dmv, dx), sign), a);
+        k16_accumulate(k, is[r][t], xd + t * astride + s * 64, xs16 + t * astride + s * 64, a);
         _mm512_store_ps(acc[r][t], a);
       }
     }
   }
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum16(_mm512_load_ps(acc[r][t]));
+}
+
+// Q4_K at k <= 4 without a load-time copy, as p16_row_direct: each full
+// group's P16K vectors built in registers (p16k_group_vectors) and its scale
+// unit from the two super-blocks' scales (q4k_scales_mins), then
+// p16k_tile's steps, so the same bits.
+template <int T>
+LK_AVX512 void p16k_row_direct(const uint8_t* row_bytes, const uint8_t* act, size_t astride, int64_t nsg, int64_t ng,
+                               float* y, int64_t ldy) {
+  const auto* row = reinterpret_cast<const BlockQ4_K*>(row_bytes);
+  const __m512i m4 = _mm512_set1_epi8(15);
+  const uint8_t* xd = act + nsg * 512;
+  const uint8_t* xs16 = act + nsg * 576;
+  __m512 acc[T];
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < nsg; ++s) {
+    __m512i v[4];
+    K16Scales k;
+    if (16 * s + 16 <= ng) {
+      const BlockQ4_K* sb = row + 2 * s;
+      prefetch_ahead<2 * sizeof(BlockQ4_K)>(sb);
+      p16k_group_vectors(sb, v);
+      uint64_t sc0, mn0, sc1, mn1;
+      q4k_scales_mins(sb[0].scales, sc0, mn0);
+      q4k_scales_mins(sb[1].scales, sc1, mn1);
+      alignas(64) uint8_t u[kK16Unit];
+      std::memcpy(u, &sc0, 8);
+      std::memcpy(u + 8, &sc1, 8);
+      std::memcpy(u + 16, &mn0, 8);
+      std::memcpy(u + 24, &mn1, 8);
+      std::memcpy(u + 32, &sb[0].d, 2);
+      std::memcpy(u + 34, &sb[0].dmin, 2);
+      std::memcpy(u + 36, &sb[1].d, 2);
+      std::memcpy(u + 38, &sb[1].dmin, 2);
+      k = k16_scales(u);
+    } else {
+      alignas(64) uint8_t q[256], u[kK16Unit];
+      p16k_group_scalar(row, ng, s, q, u);
+      for (int j = 0; j < 4; ++j) v[j] = _mm512_load_si512(q + 64 * j);
+      k = k16_scales(u);
+    }
+    __m512i is[T];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) is[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      const __m512i wv = _mm512_and_si512(j < 4 ? v[j & 3] : _mm512_srli_epi16(v[j & 3], 4), m4);
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t)
+        is[t] = _mm512_dpbusd_epi32(is[t], wv, _mm512_load_si512(act + t * astride + s * 512 + j * 64));
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) k16_accumulate(k, is[t], xd + t * astride + s * 64, xs16 + t * astride + s * 64, acc[t]);
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) y[t * ldy] = hsum16(acc[t]);
 }
 
 // Q6_K activations (from AK) for P16Q6, per super-block: 4 q vectors
@@ -1231,7 +1305,7 @@ constexpr int kP16Tokens = 4;
 // rows [r, r + R) x tokens [t0, t0 + T) whose groups start at qs / sc.
 // Reads the load-time copy when there is one, else packs 16 rows at a time
 // into a scratch buffer (pack_p16_rows: same bytes, so the same results;
-// Q8_0 / Q4_0 at k <= 4 skip even that, see p16_row_direct). Tiles: 4 rows x 4
+// Q8_0 / Q4_0 / Q4_K at k <= 4 skip even that, see p16_row_direct). Tiles: 4 rows x 4
 // tokens measured best on Zen 5 (k = 16 and 64: 2x4, 2x6, 3x6, 5x4, 6x3,
 // 8x2 were 3-25 % slower, before p16_prefetch); k = 1 streams 4 rows at
 // once (Q8_0 8).
@@ -1298,6 +1372,14 @@ void q32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
 void q4k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const int64_t nsg = p16_groups(j.w->cols);
   const P16Strides st = p16_strides(TensorType::Q4_K, j.w->cols);
+  if (!j.w->packed && j.n_tokens <= kP16Tokens) {
+    const WeightView& w = *j.w;
+    row_tiles<1, kP16Tokens>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
+      p16k_row_direct<T>(w.data + r * w.row_bytes, j.act + t0 * j.act_stride, j.act_stride, nsg, w.cols / kQK,
+                         j.y + t0 * j.ldy + r, j.ldy);
+    });
+    return;
+  }
   p16_rows(j, r0, r1, st, [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
     p16k_tile<R, T>(qs, st.qs, sc, st.sc, j.act + t0 * j.act_stride, j.act_stride, nsg, j.y + t0 * j.ldy + r, j.ldy,
                     p16_prefetch(j, t0, true));

@@ -89,4 +89,41 @@ __attribute__((always_inline, target("avx512f,avx512bw"))) inline __m512 p16_gro
   return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(at, g, 1)));
 }
 
+// Two rounds of dword permutes over four zmm z[0..3] of four lanes each:
+// round one takes, by idx, 8 + 8 dwords of the pair (z0, z1) and the same
+// of (z2, z3); lo gets entries 0-7 of both, hi entries 8-15. So with idx
+// entry e (e < 8) = lane e % 4 of z[e / 4] (dword d0 of it) and entry 8 + e
+// the same lane's dword d1, lo = [d0 of the 16 lanes], hi = [d1 of them].
+__attribute__((always_inline, target("avx512f,avx512bw"))) inline void gather_lane_dwords(const __m512i (&z)[4], __m512i idx, __m512i& lo, __m512i& hi) {
+  const __m512i first = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+  const __m512i second = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+  const __m512i r01 = _mm512_permutex2var_epi32(z[0], idx, z[1]), r23 = _mm512_permutex2var_epi32(z[2], idx, z[3]);
+  lo = _mm512_permutex2var_epi32(r01, first, r23);
+  hi = _mm512_permutex2var_epi32(r01, second, r23);
+}
+
+// A full Q4_K group (two super-blocks at sb) as its P16K qs vectors: v[j]
+// lane i = bytes 4j..4j+3 of sub-block i re-paired (byte e = elements e and
+// e + 16). Each 64 bytes of qs (two GGUF pairs, 128-bit lanes: pair c's
+// elements 0-15, 16-31, pair c+1's) become one zmm of four re-paired
+// sub-blocks, in the order a, a+2, a+1, a+3; gather_lane_dwords then
+// collects dword j of every sub-block into v[j].
+__attribute__((always_inline, target("avx512f,avx512bw"))) inline void p16k_group_vectors(const BlockQ4_K* sb,
+                                                                                        __m512i (&v)[4]) {
+  const __m512i m4 = _mm512_set1_epi8(15);
+  __m512i S[4];
+  for (int h = 0; h < 2; ++h)
+    for (int part = 0; part < 2; ++part) {
+      const __m512i Q = _mm512_loadu_si512(sb[h].qs + 64 * part);
+      const __m512i x = _mm512_and_si512(Q, m4), y = _mm512_and_si512(_mm512_srli_epi16(Q, 4), m4);
+      // Lanes 0 and 2: elements 0-15 | elements 16-31 << 4.
+      const __m512i a = _mm512_or_si512(x, _mm512_slli_epi16(_mm512_shuffle_i32x4(x, x, _MM_SHUFFLE(3, 3, 1, 1)), 4));
+      const __m512i b = _mm512_or_si512(y, _mm512_slli_epi16(_mm512_shuffle_i32x4(y, y, _MM_SHUFFLE(3, 3, 1, 1)), 4));
+      S[2 * h + part] = _mm512_shuffle_i32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    }
+  // Sub-block a + j of a zmm sits in lane 0, 2, 1, 3 for j = 0, 1, 2, 3.
+  gather_lane_dwords(S, _mm512_setr_epi32(0, 8, 4, 12, 16, 24, 20, 28, 1, 9, 5, 13, 17, 25, 21, 29), v[0], v[1]);
+  gather_lane_dwords(S, _mm512_setr_epi32(2, 10, 6, 14, 18, 26, 22, 30, 3, 11, 7, 15, 19, 27, 23, 31), v[2], v[3]);
+}
+
 }  // namespace lookahead

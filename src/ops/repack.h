@@ -104,6 +104,11 @@ void pack_rows_scalar(const WeightView& w, uint8_t* out, int64_t r0, int64_t r1)
 template <TensorType TY>
 void p16_group_scalar(const uint8_t* row, int64_t nb, int64_t s, uint8_t* q, uint8_t* d);
 
+// Group s (sub-blocks 16 s .. 16 s + 15, padded past ng) of one Q4_K row in
+// the GGUF layout: its P16K qs part to q, its scale unit to u. The same
+// role for Q4_K.
+void p16k_group_scalar(const BlockQ4_K* row, int64_t ng, int64_t s, uint8_t* q, uint8_t* u);
+
 // Rows [r0, r1) of a quantized matrix (Q8_0, Q4_0, Q4_K, Q6_K) in its P16
 // layout: qs gets row r0's qs part (then r0 + 1 ... at p16_strides' qs),
 // sc its scale part. What matmul streams when the matrix has no copy; uses
