@@ -657,6 +657,20 @@ __attribute__((always_inline, target("avx512f,avx512bw,avx512vnni"))) inline voi
   }
 }
 
+// p16_group_sums for one row whose group is already in registers (v: the
+// 4 or 8 vectors the copy would hold), T tokens.
+template <bool NIBBLES, int T>
+__attribute__((always_inline, target("avx512f,avx512bw,avx512vnni"))) inline void p16_vector_sums(
+    const __m512i* v, const uint8_t* xs, size_t astride, __m512i (&is)[T]) {
+  const __m512i m4 = _mm512_set1_epi8(15);
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) {
+    const __m512i wv = NIBBLES ? _mm512_and_si512(j < 4 ? v[j & 3] : _mm512_srli_epi16(v[j & 3], 4), m4) : v[j];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) is[t] = _mm512_dpbusd_epi32(is[t], wv, _mm512_load_si512(xs + t * astride + j * 64));
+  }
+}
+
 // Token activations in the P16 order ("T16"), per token:
 //   [q: nsg x 8 vectors of 64 bytes, vector j lane i = block 16s+i's q[4j..4j+3]]
 //   [d: nsg x 16 floats] [offset: nsg x 16 int32 = -K * sum of the block's q]
@@ -787,7 +801,6 @@ template <int T>
 LK_AVX512 void p16k_row_direct(const uint8_t* row_bytes, const uint8_t* act, size_t astride, int64_t nsg, int64_t ng,
                                float* y, int64_t ldy) {
   const auto* row = reinterpret_cast<const BlockQ4_K*>(row_bytes);
-  const __m512i m4 = _mm512_set1_epi8(15);
   const uint8_t* xd = act + nsg * 512;
   const uint8_t* xs16 = act + nsg * 576;
   __m512 acc[T];
@@ -822,13 +835,7 @@ LK_AVX512 void p16k_row_direct(const uint8_t* row_bytes, const uint8_t* act, siz
     __m512i is[T];
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) is[t] = _mm512_setzero_si512();
-#pragma GCC unroll 8
-    for (int j = 0; j < 8; ++j) {
-      const __m512i wv = _mm512_and_si512(j < 4 ? v[j & 3] : _mm512_srli_epi16(v[j & 3], 4), m4);
-#pragma GCC unroll 4
-      for (int t = 0; t < T; ++t)
-        is[t] = _mm512_dpbusd_epi32(is[t], wv, _mm512_load_si512(act + t * astride + s * 512 + j * 64));
-    }
+    p16_vector_sums<true, T>(v, act + s * 512, astride, is);
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) k16_accumulate(k, is[t], xd + t * astride + s * 64, xs16 + t * astride + s * 64, acc[t]);
   }
@@ -978,7 +985,6 @@ LK_AVX512 void p16_row_direct(const uint8_t* row, const uint8_t* act, size_t ast
                               int64_t ldy) {
   constexpr int NV = static_cast<int>(p16_qbytes<TY>() / 64);
   constexpr size_t bsz = q32_block_bytes<TY>();
-  const __m512i m4 = _mm512_set1_epi8(15);
   const uint8_t* xd = act + nsg * 512;
   const uint8_t* xo = act + nsg * 576;
   __m512 acc[T];
@@ -1000,14 +1006,7 @@ LK_AVX512 void p16_row_direct(const uint8_t* row, const uint8_t* act, size_t ast
     __m512i is[T];
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) is[t] = _mm512_load_si512(xo + t * astride + s * 64);
-#pragma GCC unroll 8
-    for (int j = 0; j < 8; ++j) {
-      __m512i wv;
-      if constexpr (TY == TensorType::Q4_0) wv = _mm512_and_si512(j < 4 ? v[j & 3] : _mm512_srli_epi16(v[j & 3], 4), m4);
-      else wv = v[j];
-#pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) is[t] = _mm512_dpbusd_epi32(is[t], wv, _mm512_load_si512(act + t * astride + s * 512 + j * 64));
-    }
+    p16_vector_sums<TY == TensorType::Q4_0, T>(v, act + s * 512, astride, is);
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) {
       const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xd + t * astride + s * 64));
