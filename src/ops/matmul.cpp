@@ -658,13 +658,14 @@ __attribute__((always_inline, target("avx512f,avx512bw,avx512vnni"))) inline voi
 }
 
 // p16_group_sums for one row whose group is already in registers (v: the
-// 4 or 8 vectors the copy would hold), T tokens.
-template <bool NIBBLES, int T>
+// vectors the copy would hold; NIBBLES: low then high nibbles of 4, else
+// STEPS byte vectors), T tokens.
+template <bool NIBBLES, int T, int STEPS = 8>
 __attribute__((always_inline, target("avx512f,avx512bw,avx512vnni"))) inline void p16_vector_sums(
     const __m512i* v, const uint8_t* xs, size_t astride, __m512i (&is)[T]) {
   const __m512i m4 = _mm512_set1_epi8(15);
 #pragma GCC unroll 8
-  for (int j = 0; j < 8; ++j) {
+  for (int j = 0; j < STEPS; ++j) {
     const __m512i wv = NIBBLES ? _mm512_and_si512(j < 4 ? v[j & 3] : _mm512_srli_epi16(v[j & 3], 4), m4) : v[j];
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) is[t] = _mm512_dpbusd_epi32(is[t], wv, _mm512_load_si512(xs + t * astride + j * 64));
@@ -863,6 +864,39 @@ LK_AVX512 void to_q6t(const uint8_t* ak, int64_t cols, uint8_t* out) {
     const __m512i bsum = _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bs + b * 16)));
     _mm512_store_si512(out + nb * 320 + b * 64, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(bsum, 5)));
   }
+}
+
+// Q6_K at k <= 4 without a load-time copy: each block's four dot-product
+// vectors straight from the GGUF bytes (q6k_block_vectors: the values
+// p16q6_tile unfolds from V0 / V1 / P), then its steps, so the same bits.
+template <int T>
+LK_AVX512 void p16q6_row_direct(const uint8_t* row_bytes, const uint8_t* act, size_t astride, int64_t nb, float* y,
+                                int64_t ldy) {
+  const auto* row = reinterpret_cast<const BlockQ6_K*>(row_bytes);
+  const uint8_t* xd = act + nb * 256;
+  const uint8_t* xo = act + nb * 320;
+  __m512 acc[T];
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    prefetch_ahead<sizeof(BlockQ6_K)>(row + b);
+    __m512i u[4];
+    q6k_block_vectors(row + b, u);
+    __m512i is[T];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) is[t] = _mm512_load_si512(xo + t * astride + b * 64);
+    p16_vector_sums<false, T, 4>(u, act + b * 256, astride, is);
+    const __m512 scf =
+        _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row[b].scales))));
+    const __m512 dw = _mm512_set1_ps(fp16_to_fp32(row[b].d));
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xd + t * astride + b * 64));
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(is[t]), scf), _mm512_mul_ps(dw, dx), acc[t]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < T; ++t) y[t * ldy] = hsum16(acc[t]);
 }
 
 template <int R, int T>
@@ -1304,7 +1338,7 @@ constexpr int kP16Tokens = 4;
 // rows [r, r + R) x tokens [t0, t0 + T) whose groups start at qs / sc.
 // Reads the load-time copy when there is one, else packs 16 rows at a time
 // into a scratch buffer (pack_p16_rows: same bytes, so the same results;
-// Q8_0 / Q4_0 / Q4_K at k <= 4 skip even that, see p16_row_direct). Tiles: 4 rows x 4
+// at k <= 4 they skip even that, see p16_row_direct). Tiles: 4 rows x 4
 // tokens measured best on Zen 5 (k = 16 and 64: 2x4, 2x6, 3x6, 5x4, 6x3,
 // 8x2 were 3-25 % slower, before p16_prefetch); k = 1 streams 4 rows at
 // once (Q8_0 8).
@@ -1388,6 +1422,14 @@ void q4k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
 void q6k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const int64_t nb = j.w->cols / kQKK;
   const P16Strides st = p16_strides(TensorType::Q6_K, j.w->cols);
+  if (!j.w->packed && j.n_tokens <= kP16Tokens) {
+    const WeightView& w = *j.w;
+    row_tiles<1, kP16Tokens>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
+      p16q6_row_direct<T>(w.data + r * w.row_bytes, j.act + t0 * j.act_stride, j.act_stride, nb, j.y + t0 * j.ldy + r,
+                          j.ldy);
+    });
+    return;
+  }
   p16_rows(j, r0, r1, st, [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
     p16q6_tile<R, T>(qs, st.qs, sc, st.sc, j.act + t0 * j.act_stride, j.act_stride, nb, j.y + t0 * j.ldy + r, j.ldy,
                      p16_prefetch(j, t0, true));

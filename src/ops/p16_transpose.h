@@ -126,4 +126,40 @@ __attribute__((always_inline, target("avx512f,avx512bw"))) inline void p16k_grou
   gather_lane_dwords(S, _mm512_setr_epi32(2, 10, 6, 14, 18, 26, 22, 30, 3, 11, 7, 15, 19, 27, 23, 31), v[2], v[3]);
 }
 
+// A Q6_K block's 16 sub-blocks, four per zmm, one per 128-bit lane (zmm k
+// lane j = sub-block 4k + j, byte e = its element e): L[k] the low 4 bits,
+// H[k] the high 2 bits. Sub-block i's elements are 16 consecutive bytes of
+// ql (one nibble) and of qh (one 2-bit field), so no byte moves across
+// lanes.
+__attribute__((always_inline, target("avx512f,avx512bw"))) inline void q6k_sub_blocks(const BlockQ6_K* blk,
+                                                                                    __m512i (&L)[4], __m512i (&H)[4]) {
+  const __m512i m4 = _mm512_set1_epi8(15), m2 = _mm512_set1_epi8(3);
+  const __m512i ql0 = _mm512_loadu_si512(blk->ql), ql1 = _mm512_loadu_si512(blk->ql + 64);
+  const __m512i qh = _mm512_loadu_si512(blk->qh);
+  // Sub-blocks 0-3, 8-11 take qh chunks 0,1,0,1 / 2,3,2,3 at bits 0,0,2,2;
+  // 4-7, 12-15 the same chunks at bits 4,4,6,6.
+  const __m512i qh01 = _mm512_shuffle_i32x4(qh, qh, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m512i qh23 = _mm512_shuffle_i32x4(qh, qh, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m512i sh_lo = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2), sh_hi = _mm512_setr_epi64(4, 4, 4, 4, 6, 6, 6, 6);
+  L[0] = _mm512_and_si512(ql0, m4);
+  L[1] = _mm512_and_si512(_mm512_srli_epi16(ql0, 4), m4);
+  L[2] = _mm512_and_si512(ql1, m4);
+  L[3] = _mm512_and_si512(_mm512_srli_epi16(ql1, 4), m4);
+  H[0] = _mm512_and_si512(_mm512_srlv_epi64(qh01, sh_lo), m2);
+  H[1] = _mm512_and_si512(_mm512_srlv_epi64(qh01, sh_hi), m2);
+  H[2] = _mm512_and_si512(_mm512_srlv_epi64(qh23, sh_lo), m2);
+  H[3] = _mm512_and_si512(_mm512_srlv_epi64(qh23, sh_hi), m2);
+}
+
+// The 6-bit values u = q + 32 of a Q6_K block as the P16Q6 kernel's four
+// dot-product vectors: u[j] lane i byte b = element 16 i + 4 j + b.
+__attribute__((always_inline, target("avx512f,avx512bw"))) inline void q6k_block_vectors(const BlockQ6_K* blk,
+                                                                                       __m512i (&u)[4]) {
+  __m512i L[4], H[4], U[4];
+  q6k_sub_blocks(blk, L, H);
+  for (int k = 0; k < 4; ++k) U[k] = _mm512_or_si512(L[k], _mm512_slli_epi16(H[k], 4));
+  gather_lane_dwords(U, _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29), u[0], u[1]);
+  gather_lane_dwords(U, _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31), u[2], u[3]);
+}
+
 }  // namespace lookahead

@@ -220,27 +220,13 @@ void p16q6_block_scalar(const BlockQ6_K* blk, uint8_t* q, uint8_t* u) {
     }
 }
 
-// Sub-block i's 16 elements are 16 consecutive bytes of ql (one nibble) and
-// of qh (one 2-bit field), so zmm k gets sub-blocks 4k..4k+3, one per
-// 128-bit lane: L[k] their low 4 bits, H[k] their high 2. Folding bytes
-// within lanes builds each sub-block's V0 / V1 / P dwords; two rounds of
-// dword permutes gather them into the vectors.
+// From q6k_sub_blocks' lanes, folding bytes within lanes builds each
+// sub-block's V0 / V1 / P dwords; two rounds of dword permutes gather them
+// into the vectors.
 LK_PACK512 void p16q6_block_avx512(const BlockQ6_K* blk, uint8_t* q, uint8_t* u) {
   prefetch_ahead<sizeof(BlockQ6_K)>(blk);
-  const __m512i m4 = _mm512_set1_epi8(15), m2 = _mm512_set1_epi8(3);
-  const __m512i ql0 = _mm512_loadu_si512(blk->ql), ql1 = _mm512_loadu_si512(blk->ql + 64);
-  const __m512i qh = _mm512_loadu_si512(blk->qh);
-  // Sub-blocks 0-3, 8-11 take qh chunks 0,1,0,1 / 2,3,2,3 at bits 0,0,2,2;
-  // 4-7, 12-15 the same chunks at bits 4,4,6,6.
-  const __m512i qh01 = _mm512_shuffle_i32x4(qh, qh, _MM_SHUFFLE(1, 0, 1, 0));
-  const __m512i qh23 = _mm512_shuffle_i32x4(qh, qh, _MM_SHUFFLE(3, 2, 3, 2));
-  const __m512i sh_lo = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2), sh_hi = _mm512_setr_epi64(4, 4, 4, 4, 6, 6, 6, 6);
-  const __m512i L[4] = {_mm512_and_si512(ql0, m4), _mm512_and_si512(_mm512_srli_epi16(ql0, 4), m4),
-                        _mm512_and_si512(ql1, m4), _mm512_and_si512(_mm512_srli_epi16(ql1, 4), m4)};
-  const __m512i H[4] = {_mm512_and_si512(_mm512_srlv_epi64(qh01, sh_lo), m2),
-                        _mm512_and_si512(_mm512_srlv_epi64(qh01, sh_hi), m2),
-                        _mm512_and_si512(_mm512_srlv_epi64(qh23, sh_lo), m2),
-                        _mm512_and_si512(_mm512_srlv_epi64(qh23, sh_hi), m2)};
+  __m512i L[4], H[4];
+  q6k_sub_blocks(blk, L, H);
   __m512i pl[4], ph[4];
   for (int k = 0; k < 4; ++k) {
     // Byte n (0..7): element n | element 8+n << 4 (dword 0: V0, dword 1: V1).
