@@ -33,7 +33,7 @@ struct ModelOptions {
   bool repack = true;          // copy weights at load into the kernels' layout / huge pages (faster decode,
                                // slower load; same results either way, except F16/BF16 on AVX2 CPUs,
                                // whose two layouts sum in different orders: last-bit differences).
-                               // Off: quantized models on AVX-512 CPUs decode 5-15 % slower, batches up to 40 %
+                               // Off: quantized models on AVX-512 CPUs decode up to 1.4x, batch up to 1.6x slower
 };
 
 struct ModelInfo {

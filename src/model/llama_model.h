@@ -43,8 +43,8 @@ struct LlamaLayer {
 struct LlamaLoadOptions {
   // Copy the matrices the kernels stream out of the file mapping at load:
   // Q8_0/Q4_0/Q4_K/Q6_K into the P16 layouts (CPUs with the Lanes16 kernels,
-  // which otherwise transpose rows on the fly: TinyLlama decode 1.05-1.15x,
-  // 16-token passes 1.1-1.4x the copy's time) and F16/BF16 into P16F (AVX2 CPUs;
+  // which otherwise transpose rows on the fly: TinyLlama decode 1.0-1.4x,
+  // 8-16-token passes 1.1-1.6x the copy's time) and F16/BF16 into P16F (AVX2 CPUs;
   // ~30 % faster 16-token matmuls with AVX-512, ~35 % with AVX2), F32 as it is, into
   // transparent-huge-page memory where the kernel offers it (2 MB pages:
   // streaming 4 KB file pages costs a TLB walk per page; F16 TinyLlama
