@@ -1,8 +1,9 @@
 // Repacked weight layouts: the byte orders the Lanes16 quantized kernels
 // (P16, P16K, P16Q6) and the F16/BF16 kernels (P16F) stream, and the code
 // that writes them. The model keeps a load-time copy (pack_rows) when it
-// fits in memory; without one, matmul repacks a few rows at a time into a
-// scratch buffer (pack_p16_rows) and gets the same bytes, so the same bits.
+// fits in memory; without one, matmul builds the same vectors from the GGUF
+// rows as it goes (k <= 4 in registers, ops/p16_transpose.h; more tokens
+// 16 rows at a time into scratch, pack_p16_rows), so the same bits.
 //
 // Packing only moves bits. The AVX-512 packers (register transposes) and
 // their scalar twins write identical bytes (tests).
