@@ -796,7 +796,7 @@ LK_AVX512 void p16k_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, s
 
 // Q4_K at k <= 4 without a load-time copy, as p16_row_direct: each full
 // group's P16K vectors built in registers (p16k_group_vectors) and its scale
-// unit from the two super-blocks' scales (q4k_scales_mins), then
+// unit from the two super-blocks (p16k_unit), then
 // p16k_tile's steps, so the same bits.
 template <int T>
 LK_AVX512 void p16k_row_direct(const uint8_t* row_bytes, const uint8_t* act, size_t astride, int64_t nsg, int64_t ng,
@@ -814,18 +814,8 @@ LK_AVX512 void p16k_row_direct(const uint8_t* row_bytes, const uint8_t* act, siz
       const BlockQ4_K* sb = row + 2 * s;
       prefetch_ahead<2 * sizeof(BlockQ4_K)>(sb);
       p16k_group_vectors(sb, v);
-      uint64_t sc0, mn0, sc1, mn1;
-      q4k_scales_mins(sb[0].scales, sc0, mn0);
-      q4k_scales_mins(sb[1].scales, sc1, mn1);
       alignas(64) uint8_t u[kK16Unit];
-      std::memcpy(u, &sc0, 8);
-      std::memcpy(u + 8, &sc1, 8);
-      std::memcpy(u + 16, &mn0, 8);
-      std::memcpy(u + 24, &mn1, 8);
-      std::memcpy(u + 32, &sb[0].d, 2);
-      std::memcpy(u + 34, &sb[0].dmin, 2);
-      std::memcpy(u + 36, &sb[1].d, 2);
-      std::memcpy(u + 38, &sb[1].dmin, 2);
+      p16k_unit(sb, u);
       k = k16_scales(u);
     } else {
       alignas(64) uint8_t q[256], u[kK16Unit];

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <immintrin.h>
 
 #include "ops/quant.h"
@@ -124,6 +125,19 @@ __attribute__((always_inline, target("avx512f,avx512bw"))) inline void p16k_grou
   // Sub-block a + j of a zmm sits in lane 0, 2, 1, 3 for j = 0, 1, 2, 3.
   gather_lane_dwords(S, _mm512_setr_epi32(0, 8, 4, 12, 16, 24, 20, 28, 1, 9, 5, 13, 17, 25, 21, 29), v[0], v[1]);
   gather_lane_dwords(S, _mm512_setr_epi32(2, 10, 6, 14, 18, 26, 22, 30, 3, 11, 7, 15, 19, 27, 23, 31), v[2], v[3]);
+}
+
+// The P16K scale unit of a full group (two super-blocks at sb): the 16
+// 6-bit scales, the 16 mins, then d, dmin of each super-block.
+inline void p16k_unit(const BlockQ4_K* sb, uint8_t* u) {
+  for (int h = 0; h < 2; ++h) {
+    uint64_t sc8, mn8;
+    q4k_scales_mins(sb[h].scales, sc8, mn8);
+    std::memcpy(u + 8 * h, &sc8, 8);
+    std::memcpy(u + 16 + 8 * h, &mn8, 8);
+    std::memcpy(u + 32 + 4 * h, &sb[h].d, 2);
+    std::memcpy(u + 34 + 4 * h, &sb[h].dmin, 2);
+  }
 }
 
 // A Q6_K block's 16 sub-blocks, four per zmm, one per 128-bit lane (zmm k

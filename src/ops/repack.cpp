@@ -177,14 +177,7 @@ LK_PACK512 void p16k_group_avx512(const BlockQ4_K* sb, uint8_t* q, uint8_t* u) {
   __m512i v[4];
   p16k_group_vectors(sb, v);
   for (int j = 0; j < 4; ++j) _mm512_storeu_si512(q + 64 * j, v[j]);
-  for (int h = 0; h < 2; ++h) {
-    uint64_t sc8, mn8;
-    q4k_scales_mins(sb[h].scales, sc8, mn8);
-    std::memcpy(u + 8 * h, &sc8, 8);
-    std::memcpy(u + 16 + 8 * h, &mn8, 8);
-    std::memcpy(u + 32 + 4 * h, &sb[h].d, 2);
-    std::memcpy(u + 34 + 4 * h, &sb[h].dmin, 2);
-  }
+  p16k_unit(sb, u);
 }
 
 void pack_p16k(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t* sc, bool simd) {
