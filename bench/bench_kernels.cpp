@@ -47,17 +47,21 @@ Mat make(TensorType t, int64_t rows, int64_t cols) {
 }
 
 // TinyLlama's ffn_gate shape (5632 x 2048): weights far beyond L2.
-void BM_Matmul(benchmark::State& st, TensorType t, int threads, KernelMode mode = KernelMode::Auto) {
+// copy = false: the matrix as a model without its load-time copy has it
+// (quantized types on AVX-512 transpose the GGUF rows as they go).
+void BM_Matmul(benchmark::State& st, TensorType t, int threads, KernelMode mode = KernelMode::Auto, bool copy = true) {
   set_kernel_mode(mode);
   const int k = static_cast<int>(st.range(0));
   static Mat m;
   static TensorType mt = TensorType::I8;
   if (mt != t) m = make(t, 5632, 2048), mt = t;
+  WeightView w = m.w;
+  if (!copy) w.packed = nullptr;
   std::vector<float> x(k * m.w.cols), y(k * m.w.rows);
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.1f * i);
   ThreadPool pool(threads);
   for (auto _ : st) {
-    matmul(m.w, x.data(), m.w.cols, k, y.data(), m.w.rows, threads > 1 ? &pool : nullptr);
+    matmul(w, x.data(), w.cols, k, y.data(), w.rows, threads > 1 ? &pool : nullptr);
     benchmark::DoNotOptimize(y.data());
   }
   set_kernel_mode(KernelMode::Auto);
@@ -76,6 +80,38 @@ MATMUL_BENCH(Q8_0)
 MATMUL_BENCH(Q4_0)
 MATMUL_BENCH(Q4_K)
 MATMUL_BENCH(Q6_K)
+#define MATMUL_NOCOPY_BENCH(T) \
+  BENCHMARK_CAPTURE(BM_Matmul, T##_nocopy, TensorType::T, 1, KernelMode::Auto, false)->Arg(1)->Arg(4)->Arg(16)->UseRealTime();
+MATMUL_NOCOPY_BENCH(Q8_0)
+MATMUL_NOCOPY_BENCH(Q4_0)
+MATMUL_NOCOPY_BENCH(Q4_K)
+MATMUL_NOCOPY_BENCH(Q6_K)
+
+// The load-time copy of one 5632 x 2048 matrix (pack_rows), and its scalar
+// twin; "B/s" GGUF bytes packed.
+void BM_PackRows(benchmark::State& st, TensorType t, bool simd) {
+  const Mat m = make(t, 5632, 2048);
+  const size_t n = packed_size(t, m.w.rows, m.w.cols);
+  if (n == 0) {
+    st.SkipWithError("no packed layout on this CPU");
+    return;
+  }
+  AlignedBuffer out(n);
+  for (auto _ : st) {
+    if (simd) pack_rows(m.w, out.data(), 0, m.w.rows);
+    else pack_rows_scalar(m.w, out.data(), 0, m.w.rows);
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.counters["B/s"] = benchmark::Counter(double(m.bytes.size()) * st.iterations(), benchmark::Counter::kIsRate);
+}
+#define PACK_BENCH(T)                                              \
+  BENCHMARK_CAPTURE(BM_PackRows, T, TensorType::T, true)->UseRealTime(); \
+  BENCHMARK_CAPTURE(BM_PackRows, T##_scalar, TensorType::T, false)->UseRealTime();
+PACK_BENCH(F16)
+PACK_BENCH(Q8_0)
+PACK_BENCH(Q4_0)
+PACK_BENCH(Q4_K)
+PACK_BENCH(Q6_K)
 
 void BM_QuantizeActs(benchmark::State& st, ActFormat f) {
   std::vector<float> x(5632);
