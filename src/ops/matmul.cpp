@@ -1326,16 +1326,24 @@ constexpr int kP16Tokens = 4;
 // Rows [r0, r1) of a matrix in one of the P16 layouts (st: bytes per row
 // of its two parts). tile.template operator()<R, T>(qs, sc, r, t0) runs
 // rows [r, r + R) x tokens [t0, t0 + T) whose groups start at qs / sc.
-// Reads the load-time copy when there is one, else packs 16 rows at a time
-// into a scratch buffer (pack_p16_rows: same bytes, so the same results;
-// at k <= 4 they skip even that, see p16_row_direct). Tiles: 4 rows x 4
+// Reads the load-time copy when there is one. Without it, k <= kP16Tokens
+// runs direct.template operator()<T>(row, act, y) on each GGUF row (row's
+// bytes, the first token's activations and output; see p16_row_direct),
+// and more tokens pack 16 rows at a time into a scratch buffer
+// (pack_p16_rows): the same bytes, so the same results. Tiles: 4 rows x 4
 // tokens measured best on Zen 5 (k = 16 and 64: 2x4, 2x6, 3x6, 5x4, 6x3,
 // 8x2 were 3-25 % slower, before p16_prefetch); k = 1 streams 4 rows at
 // once (Q8_0 8).
 
-template <typename Tile>
-void p16_rows(const Job& j, int64_t r0, int64_t r1, P16Strides st, Tile&& tile) {
+template <typename Tile, typename Direct>
+void p16_rows(const Job& j, int64_t r0, int64_t r1, P16Strides st, Tile&& tile, Direct&& direct) {
   const WeightView& w = *j.w;
+  if (!w.packed && j.n_tokens <= kP16Tokens) {
+    row_tiles<1, kP16Tokens>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
+      direct.template operator()<T>(w.data + r * w.row_bytes, j.act + t0 * j.act_stride, j.y + t0 * j.ldy + r);
+    });
+    return;
+  }
   auto run = [&](const uint8_t* qs, const uint8_t* sc, int64_t a, int64_t b) {
     auto t = [&]<int R, int T>(int64_t r, int t0) {
       tile.template operator()<R, T>(qs + (r - a) * st.qs, sc + (r - a) * st.sc, r, t0);
@@ -1376,54 +1384,45 @@ inline bool p16_prefetch(const Job& j, int t0, bool at_k1) {
 
 template <TensorType TY>
 void q32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
-  const int64_t nsg = p16_groups(j.w->cols);
+  const int64_t nsg = p16_groups(j.w->cols), nb = j.w->cols / kQK;
   const P16Strides st = p16_strides(TY, j.w->cols);
-  if (!j.w->packed && j.n_tokens <= kP16Tokens) {
-    const WeightView& w = *j.w;
-    row_tiles<1, kP16Tokens>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
-      p16_row_direct<TY, T>(w.data + r * w.row_bytes, j.act + t0 * j.act_stride, j.act_stride, nsg, w.cols / kQK,
-                            j.y + t0 * j.ldy + r, j.ldy);
-    });
-    return;
-  }
-  p16_rows(j, r0, r1, st, [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
-    p16_tile<TY, R, T>(qs, st.qs, sc, st.sc, j.act + t0 * j.act_stride, j.act_stride, nsg, j.y + t0 * j.ldy + r, j.ldy,
-                       p16_prefetch(j, t0, TY != TensorType::Q8_0));
-  });
+  p16_rows(
+      j, r0, r1, st,
+      [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
+        p16_tile<TY, R, T>(qs, st.qs, sc, st.sc, j.act + t0 * j.act_stride, j.act_stride, nsg, j.y + t0 * j.ldy + r,
+                           j.ldy, p16_prefetch(j, t0, TY != TensorType::Q8_0));
+      },
+      [&]<int T>(const uint8_t* row, const uint8_t* act, float* y) {
+        p16_row_direct<TY, T>(row, act, j.act_stride, nsg, nb, y, j.ldy);
+      });
 }
 
 void q4k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
-  const int64_t nsg = p16_groups(j.w->cols);
+  const int64_t nsg = p16_groups(j.w->cols), ng = j.w->cols / kQK;
   const P16Strides st = p16_strides(TensorType::Q4_K, j.w->cols);
-  if (!j.w->packed && j.n_tokens <= kP16Tokens) {
-    const WeightView& w = *j.w;
-    row_tiles<1, kP16Tokens>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
-      p16k_row_direct<T>(w.data + r * w.row_bytes, j.act + t0 * j.act_stride, j.act_stride, nsg, w.cols / kQK,
-                         j.y + t0 * j.ldy + r, j.ldy);
-    });
-    return;
-  }
-  p16_rows(j, r0, r1, st, [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
-    p16k_tile<R, T>(qs, st.qs, sc, st.sc, j.act + t0 * j.act_stride, j.act_stride, nsg, j.y + t0 * j.ldy + r, j.ldy,
-                    p16_prefetch(j, t0, true));
-  });
+  p16_rows(
+      j, r0, r1, st,
+      [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
+        p16k_tile<R, T>(qs, st.qs, sc, st.sc, j.act + t0 * j.act_stride, j.act_stride, nsg, j.y + t0 * j.ldy + r,
+                        j.ldy, p16_prefetch(j, t0, true));
+      },
+      [&]<int T>(const uint8_t* row, const uint8_t* act, float* y) {
+        p16k_row_direct<T>(row, act, j.act_stride, nsg, ng, y, j.ldy);
+      });
 }
 
 void q6k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const int64_t nb = j.w->cols / kQKK;
   const P16Strides st = p16_strides(TensorType::Q6_K, j.w->cols);
-  if (!j.w->packed && j.n_tokens <= kP16Tokens) {
-    const WeightView& w = *j.w;
-    row_tiles<1, kP16Tokens>(r0, r1, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
-      p16q6_row_direct<T>(w.data + r * w.row_bytes, j.act + t0 * j.act_stride, j.act_stride, nb, j.y + t0 * j.ldy + r,
-                          j.ldy);
-    });
-    return;
-  }
-  p16_rows(j, r0, r1, st, [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
-    p16q6_tile<R, T>(qs, st.qs, sc, st.sc, j.act + t0 * j.act_stride, j.act_stride, nb, j.y + t0 * j.ldy + r, j.ldy,
-                     p16_prefetch(j, t0, true));
-  });
+  p16_rows(
+      j, r0, r1, st,
+      [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
+        p16q6_tile<R, T>(qs, st.qs, sc, st.sc, j.act + t0 * j.act_stride, j.act_stride, nb, j.y + t0 * j.ldy + r,
+                         j.ldy, p16_prefetch(j, t0, true));
+      },
+      [&]<int T>(const uint8_t* row, const uint8_t* act, float* y) {
+        p16q6_row_direct<T>(row, act, j.act_stride, nb, y, j.ldy);
+      });
 }
 
 template <TensorType TY>
