@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <immintrin.h>
 #include <vector>
@@ -672,6 +673,14 @@ __attribute__((always_inline, target("avx512f,avx512bw,avx512vnni"))) inline voi
   }
 }
 
+// One token's P16 (Q8_0 / Q4_0) group step, shared by the tile and the
+// direct kernel so both give the same bits: acc += float(is) * (dw * dx),
+// dx the token's 16 block scales at dx_at.
+LK_AVX512 inline void p16_accumulate(__m512i is, __m512 dw, const uint8_t* dx_at, __m512& acc) {
+  const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(dx_at));
+  acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(dw, dx), acc);
+}
+
 // Token activations in the P16 order ("T16"), per token:
 //   [q: nsg x 8 vectors of 64 bytes, vector j lane i = block 16s+i's q[4j..4j+3]]
 //   [d: nsg x 16 floats] [offset: nsg x 16 int32 = -K * sum of the block's q]
@@ -856,6 +865,24 @@ LK_AVX512 void to_q6t(const uint8_t* ak, int64_t cols, uint8_t* out) {
   }
 }
 
+// A Q6_K block's 16 int8 scales followed by its f16 d (GGUF keeps them so,
+// and so does the P16Q6 unit), as vectors.
+struct Q6Scales {
+  __m512 sc, d;
+};
+LK_AVX512 inline Q6Scales q6_scales(const uint8_t* u) {
+  uint16_t h;
+  std::memcpy(&h, u + 16, 2);
+  return {_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(u)))),
+          _mm512_set1_ps(fp16_to_fp32(h))};
+}
+
+// One token's P16Q6 block step: acc += (float(is) * sc) * (d * dx).
+LK_AVX512 inline void q6_accumulate(const Q6Scales& k, __m512i is, const uint8_t* dx_at, __m512& acc) {
+  const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(dx_at));
+  acc = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(is), k.sc), _mm512_mul_ps(k.d, dx), acc);
+}
+
 // Q6_K at k <= 4 without a load-time copy: each block's four dot-product
 // vectors straight from the GGUF bytes (q6k_block_vectors: the values
 // p16q6_tile unfolds from V0 / V1 / P), then its steps, so the same bits.
@@ -876,14 +903,10 @@ LK_AVX512 void p16q6_row_direct(const uint8_t* row_bytes, const uint8_t* act, si
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) is[t] = _mm512_load_si512(xo + t * astride + b * 64);
     p16_vector_sums<false, T, 4>(u, act + b * 256, astride, is);
-    const __m512 scf =
-        _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row[b].scales))));
-    const __m512 dw = _mm512_set1_ps(fp16_to_fp32(row[b].d));
+    static_assert(offsetof(BlockQ6_K, d) == offsetof(BlockQ6_K, scales) + 16);
+    const Q6Scales k = q6_scales(reinterpret_cast<const uint8_t*>(row[b].scales));
 #pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) {
-      const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xd + t * astride + b * 64));
-      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(is[t]), scf), _mm512_mul_ps(dw, dx), acc[t]);
-    }
+    for (int t = 0; t < T; ++t) q6_accumulate(k, is[t], xd + t * astride + b * 64, acc[t]);
   }
 #pragma GCC unroll 4
   for (int t = 0; t < T; ++t) y[t * ldy] = hsum16(acc[t]);
@@ -936,16 +959,12 @@ LK_AVX512 void p16q6_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, 
     }
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const uint8_t* un = sc + r * sstride + b * kQ6Unit;
-      const __m512 scf = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(un))));
-      uint16_t h;
-      std::memcpy(&h, un + 16, 2);
-      const __m512 dw = _mm512_set1_ps(fp16_to_fp32(h));
+      const Q6Scales k = q6_scales(sc + r * sstride + b * kQ6Unit);
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
-        const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xd + t * astride + b * 64));
-        _mm512_store_ps(acc[r][t], _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(is[r][t]), scf),
-                                                   _mm512_mul_ps(dw, dx), _mm512_load_ps(acc[r][t])));
+        __m512 a = _mm512_load_ps(acc[r][t]);
+        q6_accumulate(k, is[r][t], xd + t * astride + b * 64, a);
+        _mm512_store_ps(acc[r][t], a);
       }
     }
   }
@@ -987,9 +1006,9 @@ LK_AVX512 void p16_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, si
       const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sc + r * sstride + s * 32)));
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
-        const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xd + t * astride + s * 64));
-        _mm512_store_ps(acc[r][t], _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[r][t]), _mm512_mul_ps(dw, dx),
-                                                   _mm512_load_ps(acc[r][t])));
+        __m512 a = _mm512_load_ps(acc[r][t]);
+        p16_accumulate(is[r][t], dw, xd + t * astride + s * 64, a);
+        _mm512_store_ps(acc[r][t], a);
       }
     }
   }
@@ -1032,10 +1051,7 @@ LK_AVX512 void p16_row_direct(const uint8_t* row, const uint8_t* act, size_t ast
     for (int t = 0; t < T; ++t) is[t] = _mm512_load_si512(xo + t * astride + s * 64);
     p16_vector_sums<TY == TensorType::Q4_0, T>(v, act + s * 512, astride, is);
 #pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) {
-      const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xd + t * astride + s * 64));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is[t]), _mm512_mul_ps(dw, dx), acc[t]);
-    }
+    for (int t = 0; t < T; ++t) p16_accumulate(is[t], dw, xd + t * astride + s * 64, acc[t]);
   }
 #pragma GCC unroll 4
   for (int t = 0; t < T; ++t) y[t * ldy] = hsum16(acc[t]);
