@@ -12,6 +12,9 @@
 #include "ops/quant.h"
 #include "ops/repack.h"
 
+// Inlined into their callers, which carry the wider target attributes.
+#define LK_P16_INLINE __attribute__((always_inline, target("avx512f,avx512bw"))) inline
+
 namespace lookahead {
 
 // How far ahead of the group being transposed its source is prefetched
@@ -36,8 +39,7 @@ inline void prefetch_ahead(const void* p) {
 // bits of each zmm); Q4_0: 16 x 4, four 4 x 4 transposes (128-bit lane L =
 // blocks 4L..4L+3).
 template <TensorType TY>
-__attribute__((always_inline, target("avx512f,avx512bw"))) inline void p16_group_vectors(
-    const uint8_t* g, __m512i (&v)[p16_qbytes<TY>() / 64]) {
+LK_P16_INLINE void p16_group_vectors(const uint8_t* g, __m512i (&v)[p16_qbytes<TY>() / 64]) {
   constexpr size_t bsz = q32_block_bytes<TY>();
   auto qs = [&](int i) { return g + i * bsz + 2; };
   if constexpr (TY == TensorType::Q8_0) {
@@ -82,7 +84,7 @@ __attribute__((always_inline, target("avx512f,avx512bw"))) inline void p16_group
 
 // The 16 block scales of that group as floats (lane i = block i's d).
 template <TensorType TY>
-__attribute__((always_inline, target("avx512f,avx512bw"))) inline __m512 p16_group_scales(const uint8_t* g) {
+LK_P16_INLINE __m512 p16_group_scales(const uint8_t* g) {
   constexpr int bsz = static_cast<int>(q32_block_bytes<TY>());
   const __m512i at = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                         _mm512_set1_epi32(bsz));
@@ -95,7 +97,7 @@ __attribute__((always_inline, target("avx512f,avx512bw"))) inline __m512 p16_gro
 // of (z2, z3); lo gets entries 0-7 of both, hi entries 8-15. So with idx
 // entry e (e < 8) = lane e % 4 of z[e / 4] (dword d0 of it) and entry 8 + e
 // the same lane's dword d1, lo = [d0 of the 16 lanes], hi = [d1 of them].
-__attribute__((always_inline, target("avx512f,avx512bw"))) inline void gather_lane_dwords(const __m512i (&z)[4], __m512i idx, __m512i& lo, __m512i& hi) {
+LK_P16_INLINE void gather_lane_dwords(const __m512i (&z)[4], __m512i idx, __m512i& lo, __m512i& hi) {
   const __m512i first = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
   const __m512i second = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
   const __m512i r01 = _mm512_permutex2var_epi32(z[0], idx, z[1]), r23 = _mm512_permutex2var_epi32(z[2], idx, z[3]);
@@ -109,8 +111,7 @@ __attribute__((always_inline, target("avx512f,avx512bw"))) inline void gather_la
 // elements 0-15, 16-31, pair c+1's) become one zmm of four re-paired
 // sub-blocks, in the order a, a+2, a+1, a+3; gather_lane_dwords then
 // collects dword j of every sub-block into v[j].
-__attribute__((always_inline, target("avx512f,avx512bw"))) inline void p16k_group_vectors(const BlockQ4_K* sb,
-                                                                                        __m512i (&v)[4]) {
+LK_P16_INLINE void p16k_group_vectors(const BlockQ4_K* sb, __m512i (&v)[4]) {
   const __m512i m4 = _mm512_set1_epi8(15);
   __m512i S[4];
   for (int h = 0; h < 2; ++h)
@@ -145,8 +146,7 @@ inline void p16k_unit(const BlockQ4_K* sb, uint8_t* u) {
 // H[k] the high 2 bits. Sub-block i's elements are 16 consecutive bytes of
 // ql (one nibble) and of qh (one 2-bit field), so no byte moves across
 // lanes.
-__attribute__((always_inline, target("avx512f,avx512bw"))) inline void q6k_sub_blocks(const BlockQ6_K* blk,
-                                                                                    __m512i (&L)[4], __m512i (&H)[4]) {
+LK_P16_INLINE void q6k_sub_blocks(const BlockQ6_K* blk, __m512i (&L)[4], __m512i (&H)[4]) {
   const __m512i m4 = _mm512_set1_epi8(15), m2 = _mm512_set1_epi8(3);
   const __m512i ql0 = _mm512_loadu_si512(blk->ql), ql1 = _mm512_loadu_si512(blk->ql + 64);
   const __m512i qh = _mm512_loadu_si512(blk->qh);
@@ -167,8 +167,7 @@ __attribute__((always_inline, target("avx512f,avx512bw"))) inline void q6k_sub_b
 
 // The 6-bit values u = q + 32 of a Q6_K block as the P16Q6 kernel's four
 // dot-product vectors: u[j] lane i byte b = element 16 i + 4 j + b.
-__attribute__((always_inline, target("avx512f,avx512bw"))) inline void q6k_block_vectors(const BlockQ6_K* blk,
-                                                                                       __m512i (&u)[4]) {
+LK_P16_INLINE void q6k_block_vectors(const BlockQ6_K* blk, __m512i (&u)[4]) {
   __m512i L[4], H[4], U[4];
   q6k_sub_blocks(blk, L, H);
   for (int k = 0; k < 4; ++k) U[k] = _mm512_or_si512(L[k], _mm512_slli_epi16(H[k], 4));

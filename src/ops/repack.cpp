@@ -75,12 +75,12 @@ void pack_p16f(const WeightView& w, int64_t r0, int64_t r1, uint8_t* out, bool s
     }
 }
 
+}  // namespace
+
 // ---- P16 (Q8_0 / Q4_0) -----------------------------------------------------------
 // Group s of a row: blocks 16s .. 16s + 15 (nb in the row), qs part to q,
 // scales to d. Blocks past nb are padding: scale 0, quants that decode to 0
 // against the kernel's offsets (Q8_0 0x80 = 0 + 128, Q4_0 nibbles 0).
-
-}  // namespace
 
 template <TensorType TY>
 void p16_group_scalar(const uint8_t* row, int64_t nb, int64_t s, uint8_t* q, uint8_t* d) {
@@ -136,12 +136,12 @@ void pack_p16(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, uint8_t*
   }
 }
 
+}  // namespace
+
 // ---- P16K (Q4_K) -------------------------------------------------------------------
 // Group s: sub-blocks 16s .. 16s + 15 (super-blocks 2s, 2s + 1; ng
 // sub-blocks in the row). A sub-block's byte e holds its elements e and
 // e + 16 (GGUF pairs sub-blocks 2c and 2c + 1 in one byte instead).
-
-}  // namespace
 
 void p16k_group_scalar(const BlockQ4_K* row, int64_t ng, int64_t s, uint8_t* q, uint8_t* u) {
   std::memset(u, 0, kK16Unit);
