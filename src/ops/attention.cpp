@@ -144,8 +144,18 @@ LK_ATT_AVX2 void scores_group(const float* const* qh, const T* k, int64_t row, i
 // Scores -> exp(score - max) in place; returns their sum (fixed order).
 LK_ATT_AVX2 float softmax_numerators(float* scores, int64_t n_keys) {
   const int64_t nk8 = n_keys & ~int64_t{7};
+  // The largest score, 8 lanes at a time (the scalar loop was ~15 % of the
+  // attention time). max is exact, so any order finds the twin's value; a
+  // NaN score is skipped as there (max_ps returns its second operand, the
+  // running max, when the first is NaN). Only a zero maximum's sign may
+  // differ, and exp(score - max) is the same for either.
+  __m256 vm = _mm256_set1_ps(-INFINITY);
+  for (int64_t jj = 0; jj < nk8; jj += 8) vm = _mm256_max_ps(_mm256_loadu_ps(scores + jj), vm);
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, vm);
   float mx = -INFINITY;
-  for (int64_t jj = 0; jj < n_keys; ++jj) mx = scores[jj] > mx ? scores[jj] : mx;
+  for (float m : lanes) mx = m > mx ? m : mx;
+  for (int64_t jj = nk8; jj < n_keys; ++jj) mx = scores[jj] > mx ? scores[jj] : mx;
   const __m256 vmx = _mm256_set1_ps(mx);
   __m256 vs = _mm256_setzero_ps();
   int64_t j = 0;
