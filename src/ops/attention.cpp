@@ -174,40 +174,45 @@ LK_ATT_AVX2 float softmax_numerators(float* scores, int64_t n_keys) {
 
 // Weighted values of V heads sharing a KV head: oh[g] = sum_j e[g][j] * v_j
 // / sums[g]. The outputs stay in registers (head_dim <= 64 per pass; larger
-// heads go in 64-wide column blocks).
+// heads go in 64-wide column blocks). A block's vector count is a template
+// constant (NV; 0: nv at run time, for the last block of odd head sizes):
+// a run-time test inside the key loop made GCC track which accumulators
+// were set, a dozen extra instructions per key.
+template <typename T, int V, int NV>
+LK_ATT_AVX2 void values_cols(const T* v, int64_t row, int64_t off, int64_t n_prefix, const int32_t* extra,
+                             int64_t n_keys, float* const* e, const float* sums, float* const* oh, int c0, int nv) {
+  constexpr int kMax = NV > 0 ? NV : 8;
+  const int n_vec = NV > 0 ? NV : nv;
+  __m256 acc[V][kMax];
+#pragma GCC unroll 4
+  for (int g = 0; g < V; ++g)
+#pragma GCC unroll 8
+    for (int u = 0; u < kMax; ++u) acc[g][u] = _mm256_setzero_ps();
+  for (int64_t jj = 0; jj < n_keys; ++jj) {
+    const T* vr = v + key_row(jj, n_prefix, extra) * row + off + c0;
+    __m256 p[V];
+#pragma GCC unroll 4
+    for (int g = 0; g < V; ++g) p[g] = _mm256_set1_ps(e[g][jj]);
+#pragma GCC unroll 8
+    for (int u = 0; u < n_vec; ++u) {
+      const __m256 vv = ld8(vr + 8 * u);
+#pragma GCC unroll 4
+      for (int g = 0; g < V; ++g) acc[g][u] = _mm256_fmadd_ps(p[g], vv, acc[g][u]);
+    }
+  }
+  for (int g = 0; g < V; ++g) {
+    const __m256 vinv = _mm256_set1_ps(1.0f / sums[g]);
+    for (int u = 0; u < n_vec; ++u) _mm256_storeu_ps(oh[g] + c0 + 8 * u, _mm256_mul_ps(acc[g][u], vinv));
+  }
+}
+
 template <typename T, int V>
 LK_ATT_AVX2 void values_group(const T* v, int64_t row, int64_t off, int64_t n_prefix, const int32_t* extra,
                               int64_t n_keys, int hd, float* const* e, const float* sums, float* const* oh) {
   for (int c0 = 0; c0 < hd; c0 += 64) {
     const int nv = (hd - c0 >= 64 ? 64 : hd - c0) / 8;
-    __m256 acc[V][8];
-#pragma GCC unroll 4
-    for (int g = 0; g < V; ++g)
-#pragma GCC unroll 8
-      for (int u = 0; u < 8; ++u) acc[g][u] = _mm256_setzero_ps();
-    for (int64_t jj = 0; jj < n_keys; ++jj) {
-      const T* vr = v + key_row(jj, n_prefix, extra) * row + off + c0;
-      __m256 p[V];
-#pragma GCC unroll 4
-      for (int g = 0; g < V; ++g) p[g] = _mm256_set1_ps(e[g][jj]);
-      if (nv == 8) {
-#pragma GCC unroll 8
-        for (int u = 0; u < 8; ++u) {
-          const __m256 vv = ld8(vr + 8 * u);
-#pragma GCC unroll 4
-          for (int g = 0; g < V; ++g) acc[g][u] = _mm256_fmadd_ps(p[g], vv, acc[g][u]);
-        }
-      } else {
-        for (int u = 0; u < nv; ++u) {
-          const __m256 vv = ld8(vr + 8 * u);
-          for (int g = 0; g < V; ++g) acc[g][u] = _mm256_fmadd_ps(p[g], vv, acc[g][u]);
-        }
-      }
-    }
-    for (int g = 0; g < V; ++g) {
-      const __m256 vinv = _mm256_set1_ps(1.0f / sums[g]);
-      for (int u = 0; u < nv; ++u) _mm256_storeu_ps(oh[g] + c0 + 8 * u, _mm256_mul_ps(acc[g][u], vinv));
-    }
+    if (nv == 8) values_cols<T, V, 8>(v, row, off, n_prefix, extra, n_keys, e, sums, oh, c0, nv);
+    else values_cols<T, V, 0>(v, row, off, n_prefix, extra, n_keys, e, sums, oh, c0, nv);
   }
 }
 
@@ -283,39 +288,42 @@ LK_ATT_512 void scores_group512(const float* const* qh, const T* k, int64_t row,
   if (j < n_keys) scores_group<T, G>(qh, k, row, off, n_prefix, extra, n_keys, hd, scale, sc, j);
 }
 
-// head_dim % 16 == 0 only.
+// values_cols / values_group with 16 dims per zmm; head_dim % 16 == 0 only.
+template <typename T, int V, int NV>
+LK_ATT_512 void values_cols512(const T* v, int64_t row, int64_t off, int64_t n_prefix, const int32_t* extra,
+                               int64_t n_keys, float* const* e, const float* sums, float* const* oh, int c0) {
+  __m512 acc[V][NV];
+#pragma GCC unroll 4
+  for (int g = 0; g < V; ++g)
+#pragma GCC unroll 4
+    for (int u = 0; u < NV; ++u) acc[g][u] = _mm512_setzero_ps();
+  for (int64_t jj = 0; jj < n_keys; ++jj) {
+    const T* vr = v + key_row(jj, n_prefix, extra) * row + off + c0;
+    __m512 p[V];
+#pragma GCC unroll 4
+    for (int g = 0; g < V; ++g) p[g] = _mm512_set1_ps(e[g][jj]);
+#pragma GCC unroll 4
+    for (int u = 0; u < NV; ++u) {
+      const __m512 vv = ld16(vr + 16 * u);
+#pragma GCC unroll 4
+      for (int g = 0; g < V; ++g) acc[g][u] = _mm512_fmadd_ps(p[g], vv, acc[g][u]);
+    }
+  }
+  for (int g = 0; g < V; ++g) {
+    const __m512 vinv = _mm512_set1_ps(1.0f / sums[g]);
+    for (int u = 0; u < NV; ++u) _mm512_storeu_ps(oh[g] + c0 + 16 * u, _mm512_mul_ps(acc[g][u], vinv));
+  }
+}
+
 template <typename T, int V>
 LK_ATT_512 void values_group512(const T* v, int64_t row, int64_t off, int64_t n_prefix, const int32_t* extra,
                                 int64_t n_keys, int hd, float* const* e, const float* sums, float* const* oh) {
   for (int c0 = 0; c0 < hd; c0 += 64) {
-    const int nv = (hd - c0 >= 64 ? 64 : hd - c0) / 16;
-    __m512 acc[V][4];
-#pragma GCC unroll 4
-    for (int g = 0; g < V; ++g)
-#pragma GCC unroll 4
-      for (int u = 0; u < 4; ++u) acc[g][u] = _mm512_setzero_ps();
-    for (int64_t jj = 0; jj < n_keys; ++jj) {
-      const T* vr = v + key_row(jj, n_prefix, extra) * row + off + c0;
-      __m512 p[V];
-#pragma GCC unroll 4
-      for (int g = 0; g < V; ++g) p[g] = _mm512_set1_ps(e[g][jj]);
-      if (nv == 4) {
-#pragma GCC unroll 4
-        for (int u = 0; u < 4; ++u) {
-          const __m512 vv = ld16(vr + 16 * u);
-#pragma GCC unroll 4
-          for (int g = 0; g < V; ++g) acc[g][u] = _mm512_fmadd_ps(p[g], vv, acc[g][u]);
-        }
-      } else {
-        for (int u = 0; u < nv; ++u) {
-          const __m512 vv = ld16(vr + 16 * u);
-          for (int g = 0; g < V; ++g) acc[g][u] = _mm512_fmadd_ps(p[g], vv, acc[g][u]);
-        }
-      }
-    }
-    for (int g = 0; g < V; ++g) {
-      const __m512 vinv = _mm512_set1_ps(1.0f / sums[g]);
-      for (int u = 0; u < nv; ++u) _mm512_storeu_ps(oh[g] + c0 + 16 * u, _mm512_mul_ps(acc[g][u], vinv));
+    switch ((hd - c0 >= 64 ? 64 : hd - c0) / 16) {
+      case 4: values_cols512<T, V, 4>(v, row, off, n_prefix, extra, n_keys, e, sums, oh, c0); break;
+      case 3: values_cols512<T, V, 3>(v, row, off, n_prefix, extra, n_keys, e, sums, oh, c0); break;
+      case 2: values_cols512<T, V, 2>(v, row, off, n_prefix, extra, n_keys, e, sums, oh, c0); break;
+      default: values_cols512<T, V, 1>(v, row, off, n_prefix, extra, n_keys, e, sums, oh, c0); break;
     }
   }
 }
