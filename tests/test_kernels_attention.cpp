@@ -89,6 +89,52 @@ TEST_P(KernelAttention, SimdMatchesScalarBitExact) {
   set_kernel_mode(KernelMode::Auto);
 }
 
+TEST_P(KernelAttention, KvHeadTilesMatchPerTokenBitExact) {
+  // Several tokens over one shared prefix, each with its own in-batch rows
+  // (a lookahead batch's mask), through attention_kv_head: the same bytes
+  // as attention_heads token by token, in every mode, for prefixes around
+  // the 16-key blocks and tiles of 1..5 tokens (row counts that are and are
+  // not multiples of the 3-row score step).
+  const KVType kt = GetParam();
+  std::vector<KernelMode> modes = {KernelMode::Scalar, KernelMode::Avx2};
+  if (cpu_has_avx512()) modes.push_back(KernelMode::Auto);
+  for (KernelMode mode : modes)
+  for (AttentionShape s : {AttentionShape{32, 4, 64, 0.125f}, AttentionShape{4, 4, 32, 0.17f},
+                           AttentionShape{6, 2, 128, 0.0883f}, AttentionShape{4, 1, 16, 0.25f},
+                           AttentionShape{4, 2, 24, 0.2f}}) {
+    set_kernel_mode(mode);
+    const int re = s.n_head_kv * s.head_dim, group = s.n_head / s.n_head_kv;
+    Cache c = make_cache(140, re, 11);
+    Rng rng(12);
+    const int max_tok = 5;
+    std::vector<float> q(static_cast<size_t>(max_tok) * s.n_head * s.head_dim);
+    for (auto& x : q) x = static_cast<float>(rng.uniform() * 4 - 2);
+    // Token t sees rows 120 + (a subset of earlier in-batch rows) + its own.
+    const std::vector<std::vector<int32_t>> extras = {{120}, {120, 121}, {121, 122}, {120, 122, 123}, {124}};
+    for (int64_t n_prefix : {0, 5, 16, 17, 40, 99, 112}) {
+      for (int nq = 1; nq <= max_tok; nq += 2) {
+        for (int kvh = 0; kvh < s.n_head_kv; ++kvh) {
+          std::vector<float> want(q.size(), -1.0f), got(q.size(), -1.0f);
+          std::vector<float> sc(attention_scratch_floats(n_prefix + 4));
+          std::vector<float> scratch(attention_kv_head_scratch_floats(s, nq, n_prefix + 4));
+          std::vector<AttentionQuery> qs(nq);
+          for (int t = 0; t < nq; ++t) {
+            const size_t o = static_cast<size_t>(t) * s.n_head * s.head_dim;
+            attention_heads(s, kvh * group, (kvh + 1) * group, &q[o], c.k(kt), c.v(kt), kt, n_prefix,
+                            extras[t].data(), static_cast<int64_t>(extras[t].size()), sc.data(), &want[o]);
+            qs[t] = {&q[o], extras[t].data(), static_cast<int64_t>(extras[t].size()), &got[o]};
+          }
+          attention_kv_head(s, kvh, qs.data(), nq, c.k(kt), c.v(kt), kt, n_prefix, scratch.data());
+          ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * 4))
+              << "mode " << static_cast<int>(mode) << " heads " << s.n_head << "/" << s.n_head_kv << " hd "
+              << s.head_dim << " prefix " << n_prefix << " tokens " << nq << " kv head " << kvh;
+        }
+      }
+    }
+  }
+  set_kernel_mode(KernelMode::Auto);
+}
+
 TEST_P(KernelAttention, CommittedAndInBatchKeysAgree) {
   // Keys 0..n-1 committed vs the same rows copied further down and listed
   // as in-batch extras: identical results.

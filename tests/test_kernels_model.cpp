@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -63,6 +64,44 @@ TEST(KernelModel, PromptBatchEqualsTokenByToken) {
     const float* l1 = s.forward(b);
     s.commit_all();
     ASSERT_EQ(0, std::memcmp(l1, &batched[i * nv], nv * sizeof(float))) << "token " << i;
+  }
+}
+
+TEST(KernelModel, TiledAttentionBatchEqualsTokenByToken) {
+  // stories260K's heads (8 dims) take the per-token attention path; this
+  // synthetic shape (head_dim 32, 4 heads per KV head) takes the tiled one
+  // (attention_kv_head: 8-token tiles, the history in 16-key blocks): ten
+  // tokens after a 40-token history, in one batch on two threads, give the
+  // logits of feeding them one at a time on one, F32 and F16 KV caches.
+  const std::string vocab = test::shared_path("vocab/ggml-vocab-llama-spm.gguf");
+  if (!std::filesystem::exists(vocab) || !std::filesystem::exists(test::cli_path())) GTEST_SKIP();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "lookahead_test_tiled_attention.gguf").string();
+  const std::string cmd = test::cli_path() + " synth --arch llama --shape tiny --n-embd 256 --n-ff 512 --n-layer 2" +
+                          " --n-head 8 --n-head-kv 2 --type Q8_0 --vocab " + vocab + " -o " + path + " 2>/dev/null";
+  ASSERT_EQ(0, std::system(cmd.c_str())) << cmd;
+  auto model = LlamaModel::load(path);
+  std::filesystem::remove(path);
+  const int nv = model->hparams().n_vocab;
+  std::vector<TokenId> history(40), next(10);
+  for (size_t i = 0; i < history.size(); ++i) history[i] = static_cast<TokenId>(1 + 97 * i % 31000);
+  for (size_t i = 0; i < next.size(); ++i) next[i] = static_cast<TokenId>(5 + 331 * i % 31000);
+  for (KVType kv : {KVType::F32, KVType::F16}) {
+    InferenceContext a(*model, {.n_ctx = 64, .max_batch = 16, .kv_type = kv, .n_threads = 2});
+    a.prefill(history);
+    Batch b;
+    b.add_causal(next, a.n_past(), false);
+    const float* lg = a.forward(b);
+    std::vector<float> batched(lg, lg + next.size() * nv);
+    InferenceContext s(*model, {.n_ctx = 64, .max_batch = 16, .kv_type = kv, .n_threads = 1});
+    s.prefill(history);
+    for (size_t i = 0; i < next.size(); ++i) {
+      b.clear();
+      b.add(next[i], s.n_past(), {}, true);
+      const float* l1 = s.forward(b);
+      s.commit_all();
+      ASSERT_EQ(0, std::memcmp(l1, &batched[i * nv], nv * sizeof(float))) << "token " << i;
+    }
   }
 }
 

@@ -29,8 +29,12 @@ InferenceContext::InferenceContext(const LlamaModel& model, const ContextOptions
   ff_a_.resize(B * hp.n_ff);
   ff_b_.resize(B * hp.n_ff);
   hidden_sel_.resize(B * hp.n_embd);
-  scores_.resize(static_cast<size_t>(pool_.size()) * attention_scratch_floats(n_ctx + B));
-  extra_.resize(static_cast<size_t>(pool_.size()) * B);
+  // Attention tiles: up to 32 query rows (tokens x the heads of a KV head).
+  att_tile_tokens_ = std::clamp(32 / (hp.n_head / hp.n_head_kv), 1, kMaxAttentionTile);
+  const int64_t per_thread = std::max(attention_scratch_floats(n_ctx + B),
+                                      attention_kv_head_scratch_floats(att_, att_tile_tokens_, n_ctx + B));
+  scores_.resize(static_cast<size_t>(pool_.size()) * per_thread);
+  extra_.resize(static_cast<size_t>(pool_.size()) * att_tile_tokens_ * B);
 }
 
 void InferenceContext::validate(const Batch& b) const {
@@ -75,11 +79,11 @@ const float* InferenceContext::forward(const Batch& b) {
     // flattened pairs (even a single decode token's heads).
     const void* kc = kv_.k(l);
     const void* vc = kv_.v(l);
-    const int64_t score_stride = attention_scratch_floats(kv_.n_ctx() + max_batch_);
+    const int64_t score_stride = scores_.size() / pool_.size();
     const int nh = hp.n_head;
     auto attend = [&](int64_t u0, int64_t u1, int t) {
       float* scores = scores_.data() + t * score_stride;
-      int32_t* extra = extra_.data() + static_cast<size_t>(t) * max_batch_;
+      int32_t* extra = extra_.data() + static_cast<size_t>(t) * att_tile_tokens_ * max_batch_;
       for (int64_t u = u0; u < u1;) {
         const int i = static_cast<int>(u / nh);
         const int h0 = static_cast<int>(u % nh);
@@ -93,9 +97,32 @@ const float* InferenceContext::forward(const Batch& b) {
         u += h1 - h0;
       }
     };
+    // Several tokens over a history: (KV head, tile of tokens) units, so
+    // the shared keys are read (and on AVX-512 transposed) once per tile
+    // rather than once per token (attention_kv_head).
+    const int nkv = hp.n_head_kv, tile = att_tile_tokens_;
+    const int64_t n_tiles = (n + tile - 1) / tile;
+    auto attend_tiles = [&](int64_t u0, int64_t u1, int t) {
+      float* scratch = scores_.data() + t * score_stride;
+      int32_t* extra = extra_.data() + static_cast<size_t>(t) * tile * max_batch_;
+      AttentionQuery qs[kMaxAttentionTile];
+      for (int64_t u = u0; u < u1; ++u) {
+        const int kvh = static_cast<int>(u % nkv);
+        const int i0 = static_cast<int>(u / nkv) * tile, i1 = std::min(n, i0 + tile);
+        for (int i = i0; i < i1; ++i) {
+          int32_t* ex = extra + static_cast<size_t>(i - i0) * max_batch_;
+          int64_t ne = 0;
+          for (int32_t j : b.sees(i)) ex[ne++] = n_past + j;
+          ex[ne++] = n_past + i;
+          qs[i - i0] = {&q_[static_cast<size_t>(i) * d], ex, ne, &att_out_[static_cast<size_t>(i) * d]};
+        }
+        attention_kv_head(att_, kvh, qs, i1 - i0, kc, vc, kv_.type(), n_past, scratch);
+      }
+    };
     const int64_t att_work = static_cast<int64_t>(n) * (n_past + n) * d;
-    if (att_work >= (1 << 16)) pool_.parallel_for_balanced(static_cast<int64_t>(n) * nh, 1, attend);
-    else attend(0, static_cast<int64_t>(n) * nh, 0);
+    if (att_work < (1 << 16)) attend(0, static_cast<int64_t>(n) * nh, 0);
+    else if (n == 1 || n_past < 16) pool_.parallel_for_balanced(static_cast<int64_t>(n) * nh, 1, attend);
+    else pool_.parallel_for_balanced(n_tiles * nkv, 1, attend_tiles);
     matmul(L.wo, att_out_.data(), d, n, xb_.data(), d, pool);
     for (int64_t i = 0; i < static_cast<int64_t>(n) * d; ++i) x_[i] += xb_[i];
 

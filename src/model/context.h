@@ -70,8 +70,13 @@ class InferenceContext {
   int last_batch_size_ = 0;
   // Scratch, sized for max_batch at construction (no allocation per step).
   std::vector<float> x_, xb_, q_, k_, v_, att_out_, ff_a_, ff_b_, logits_, hidden_sel_;
-  std::vector<float> scores_;  // [n_threads][n_ctx + max_batch]
-  std::vector<int32_t> extra_;  // [n_threads][max_batch]
+  // Attention scratch per thread: scores for a tile of att_tile_tokens_
+  // tokens (or a head set of one token) over n_ctx + max_batch keys, and
+  // each tile token's in-batch key rows.
+  static constexpr int kMaxAttentionTile = 32;
+  int att_tile_tokens_ = 1;
+  std::vector<float> scores_;  // [n_threads][per-thread size]
+  std::vector<int32_t> extra_;  // [n_threads][att_tile_tokens_][max_batch]
 };
 
 }  // namespace lookahead

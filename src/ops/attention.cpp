@@ -261,8 +261,9 @@ LK_ATT_512 __m256 hsum8_x8(const __m512* a) {
 
 template <typename T, int G>
 LK_ATT_512 void scores_group512(const float* const* qh, const T* k, int64_t row, int64_t off, int64_t n_prefix,
-                                const int32_t* extra, int64_t n_keys, int hd, float scale, float* const* sc) {
-  int64_t j = 0;
+                                const int32_t* extra, int64_t n_keys, int hd, float scale, float* const* sc,
+                                int64_t j0 = 0) {
+  int64_t j = j0;
   // Eight keys (four pairs) at a time.
   for (; j + 8 <= n_keys; j += 8) {
     const T* kr[8];
@@ -405,6 +406,144 @@ __attribute__((target("avx2,fma,f16c"))) void attention_avx2(const AttentionShap
   }
 }
 
+// ---- Several tokens of one KV head (attention_kv_head) ------------------------
+
+// kt[d * 16 + u] = dim d of key j0 + u (u < 16, d < hd; hd % 16 == 0): four
+// 16x16 transposes (unpack 32-bit and 64-bit pairs within 128-bit lanes,
+// then two rounds of 128-bit lane shuffles).
+template <typename T>
+LK_ATT_512 void transpose_keys16(const T* k, int64_t row, int64_t off, int64_t j0, int hd, float* kt) {
+  for (int c = 0; c < hd; c += 16) {
+    __m512 r[16], a[16], b[16];
+#pragma GCC unroll 16
+    for (int u = 0; u < 16; ++u) r[u] = ld16(k + (j0 + u) * row + off + c);
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+      a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+      a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // b[4i + e], 128-bit lane L: keys 4i .. 4i+3 at dim 4L + e.
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+      const __m512d a0 = _mm512_castps_pd(a[4 * i]), a1 = _mm512_castps_pd(a[4 * i + 1]);
+      const __m512d a2 = _mm512_castps_pd(a[4 * i + 2]), a3 = _mm512_castps_pd(a[4 * i + 3]);
+      b[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+      b[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+      b[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+      b[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+    }
+    // dim 4L + e = lane L of b[e], b[4 + e], b[8 + e], b[12 + e].
+#pragma GCC unroll 4
+    for (int e = 0; e < 4; ++e) {
+      const __m512 c0 = _mm512_shuffle_f32x4(b[e], b[4 + e], 0x44), c1 = _mm512_shuffle_f32x4(b[e], b[4 + e], 0xee);
+      const __m512 d0 = _mm512_shuffle_f32x4(b[8 + e], b[12 + e], 0x44);
+      const __m512 d1 = _mm512_shuffle_f32x4(b[8 + e], b[12 + e], 0xee);
+      _mm512_store_ps(kt + (c + e) * 16, _mm512_shuffle_f32x4(c0, d0, 0x88));
+      _mm512_store_ps(kt + (c + 4 + e) * 16, _mm512_shuffle_f32x4(c0, d0, 0xdd));
+      _mm512_store_ps(kt + (c + 8 + e) * 16, _mm512_shuffle_f32x4(c1, d1, 0x88));
+      _mm512_store_ps(kt + (c + 12 + e) * 16, _mm512_shuffle_f32x4(c1, d1, 0xdd));
+    }
+  }
+}
+
+// Scores of RR query rows against the 16 keys of kt, into sc[r][0..16):
+// lane u of acc[r][l] is key u's chain l (dims l, l + 8, ... in order from
+// zero, as in scores_group512), then hsum8's tree across the 8 chains.
+template <int RR>
+LK_ATT_512 void scores_rows16(const float* kt, int hd, const float* const* qr, float scale, float* const* sc) {
+  __m512 acc[RR][8];
+#pragma GCC unroll 4
+  for (int r = 0; r < RR; ++r)
+#pragma GCC unroll 8
+    for (int l = 0; l < 8; ++l) acc[r][l] = _mm512_setzero_ps();
+  for (int i = 0; i < hd; i += 8) {
+#pragma GCC unroll 8
+    for (int l = 0; l < 8; ++l) {
+      __m512 kv = _mm512_load_ps(kt + (i + l) * 16);
+      // Keep kv in a register: folded into each row's FMA as a memory
+      // operand it cost a second load per FMA, and loads were the limit.
+      __asm__("" : "+v"(kv));
+#pragma GCC unroll 4
+      for (int r = 0; r < RR; ++r) acc[r][l] = _mm512_fmadd_ps(_mm512_set1_ps(qr[r][i + l]), kv, acc[r][l]);
+    }
+  }
+  const __m512 vscale = _mm512_set1_ps(scale);
+#pragma GCC unroll 4
+  for (int r = 0; r < RR; ++r) {
+    const __m512 s0 = _mm512_add_ps(acc[r][0], acc[r][4]), s1 = _mm512_add_ps(acc[r][1], acc[r][5]);
+    const __m512 s2 = _mm512_add_ps(acc[r][2], acc[r][6]), s3 = _mm512_add_ps(acc[r][3], acc[r][7]);
+    const __m512 t = _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3));
+    _mm512_storeu_ps(sc[r], _mm512_mul_ps(t, vscale));
+  }
+}
+
+template <typename T>
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) void attention_kv_head_avx512(
+    const AttentionShape& s, int kvh, const AttentionQuery* qs, int nq, const T* k, const T* v, int64_t n_prefix,
+    float* scratch) {
+  const int64_t row = static_cast<int64_t>(s.n_head_kv) * s.head_dim;
+  const int group = s.n_head / s.n_head_kv;
+  const int hd = s.head_dim;
+  const int64_t off = static_cast<int64_t>(kvh) * hd;
+  int64_t n_keys_max = n_prefix;
+  for (int t = 0; t < nq; ++t) n_keys_max = std::max(n_keys_max, n_prefix + qs[t].n_extra);
+  const int64_t stride = (n_keys_max + 15) / 16 * 16;
+  const int rows = nq * group;
+  float* kt = scratch + static_cast<int64_t>(rows) * stride;
+  kt += (64 - reinterpret_cast<uintptr_t>(kt) % 64) % 64 / sizeof(float);
+  auto q_row = [&](int r) { return qs[r / group].q + static_cast<int64_t>(kvh * group + r % group) * hd; };
+  auto sc_row = [&](int r) { return scratch + static_cast<int64_t>(r) * stride; };
+
+  // The shared prefix, 16 keys at a time, for every row.
+  const int64_t n16 = n_prefix / 16 * 16;
+  for (int64_t j0 = 0; j0 < n16; j0 += 16) {
+    transpose_keys16(k, row, off, j0, hd, kt);
+    int r = 0;
+    for (; r + 3 <= rows; r += 3) {
+      const float* qr[3] = {q_row(r), q_row(r + 1), q_row(r + 2)};
+      float* sc[3] = {sc_row(r) + j0, sc_row(r + 1) + j0, sc_row(r + 2) + j0};
+      scores_rows16<3>(kt, hd, qr, s.scale, sc);
+    }
+    for (; r < rows; ++r) {
+      const float* qr[1] = {q_row(r)};
+      float* sc[1] = {sc_row(r) + j0};
+      scores_rows16<1>(kt, hd, qr, s.scale, sc);
+    }
+  }
+  // Per token: the prefix's last keys and its own rows, the softmax and the
+  // values, in head sets as attention_avx512 runs them.
+  for (int t = 0; t < nq; ++t) {
+    const int64_t n_keys = n_prefix + qs[t].n_extra;
+    for (int h = 0; h < group;) {
+      const int ng = std::min(kAttentionHeadSet, group - h);
+      const float* qh[kAttentionHeadSet];
+      float* sc[kAttentionHeadSet];
+      float* oh[kAttentionHeadSet];
+      float sums[kAttentionHeadSet];
+      for (int g = 0; g < ng; ++g) {
+        qh[g] = q_row(t * group + h + g);
+        sc[g] = sc_row(t * group + h + g);
+        oh[g] = qs[t].out + static_cast<int64_t>(kvh * group + h + g) * hd;
+      }
+      const int32_t* extra = qs[t].extra;
+      switch (ng) {
+        case 4: scores_group512<T, 4>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc, n16); break;
+        case 3: scores_group512<T, 3>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc, n16); break;
+        case 2: scores_group512<T, 2>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc, n16); break;
+        default: scores_group512<T, 1>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc, n16); break;
+      }
+      for (int g = 0; g < ng; ++g) sums[g] = softmax_numerators(sc[g], n_keys);
+      switch (ng) {
+        case 4: values_group512<T, 4>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
+        case 3: values_group512<T, 3>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
+        case 2: values_group512<T, 2>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
+        default: values_group512<T, 1>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
+      }
+      h += ng;
+    }
+  }
+}
+
 template <typename T>
 void attention_dispatch(bool simd, const AttentionShape& s, const float* q, const void* k, const void* v,
                         int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out, int h0, int h1) {
@@ -429,6 +568,23 @@ void attention_one_scalar(const AttentionShape& s, const float* q, const void* k
                           int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out) {
   if (type == KVType::F32) attention_dispatch<float>(false, s, q, k, v, n_prefix, extra, n_extra, scores, out, 0, s.n_head);
   else attention_dispatch<uint16_t>(false, s, q, k, v, n_prefix, extra, n_extra, scores, out, 0, s.n_head);
+}
+
+void attention_kv_head(const AttentionShape& s, int kvh, const AttentionQuery* queries, int n_queries, const void* k,
+                       const void* v, KVType type, int64_t n_prefix, float* scratch) {
+  const int group = s.n_head / s.n_head_kv;
+  if (use_avx2() && use_avx512() && s.head_dim % 16 == 0) {
+    if (type == KVType::F32)
+      attention_kv_head_avx512(s, kvh, queries, n_queries, static_cast<const float*>(k), static_cast<const float*>(v),
+                               n_prefix, scratch);
+    else
+      attention_kv_head_avx512(s, kvh, queries, n_queries, static_cast<const uint16_t*>(k),
+                               static_cast<const uint16_t*>(v), n_prefix, scratch);
+    return;
+  }
+  for (int t = 0; t < n_queries; ++t)
+    attention_heads(s, kvh * group, (kvh + 1) * group, queries[t].q, k, v, type, n_prefix, queries[t].extra,
+                    queries[t].n_extra, scratch, queries[t].out);
 }
 
 void attention_heads(const AttentionShape& s, int h0, int h1, const float* q, const void* k, const void* v,

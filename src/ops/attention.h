@@ -44,6 +44,40 @@ void attention_one(const AttentionShape& s, const float* q, const void* k, const
 // out[h0 * head_dim .. h1 * head_dim).
 void attention_heads(const AttentionShape& s, int h0, int h1, const float* q, const void* k, const void* v,
                      KVType type, int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out);
+// One query token of attention_kv_head: it sees the shared prefix, then the
+// n_extra cache rows in `extra`; its heads' results go to out (laid out as
+// attention_heads writes them: out + h * head_dim).
+struct AttentionQuery {
+  const float* q = nullptr;  // [n_head * head_dim]
+  const int32_t* extra = nullptr;
+  int64_t n_extra = 0;
+  float* out = nullptr;  // [n_head * head_dim]; heads of the KV head only are written
+};
+
+// The query heads of KV head `kvh` for several tokens that all see the first
+// n_prefix cache rows (the tokens of one batch over the same history). Each
+// token's results are bit-identical to attention_heads' over the same heads.
+// On AVX-512 the shared keys go 16 at a time, transposed once into a
+// keys-in-lanes block that every query row of the call reuses:
+//
+//   kt[d] = (key j0 .. j0+15, dim d)    acc_l += q[8m + l] * kt[8m + l]
+//                                        (l = 0..7, m = 0..head_dim/8-1)
+//   score = ((acc_0+acc_4) + (acc_2+acc_6)) + ((acc_1+acc_5) + (acc_3+acc_7))
+//
+// which is the per-key 8-lane chain and hsum8 of attention_one, lane by
+// lane, without a horizontal sum per key. Keys past the last full block and
+// each token's extra rows take attention_heads' path; so do other families.
+// scratch: attention_kv_head_scratch_floats(s, n_queries, n_keys) floats,
+// n_keys >= n_prefix + every query's n_extra. Single-threaded; threads call
+// it for different (kvh, tokens) with their own scratch.
+void attention_kv_head(const AttentionShape& s, int kvh, const AttentionQuery* queries, int n_queries, const void* k,
+                       const void* v, KVType type, int64_t n_prefix, float* scratch);
+inline int64_t attention_kv_head_scratch_floats(const AttentionShape& s, int n_queries, int64_t n_keys) {
+  const int64_t rows = static_cast<int64_t>(n_queries) * (s.n_head / s.n_head_kv);
+  const int64_t stride = (n_keys + 15) / 16 * 16;
+  return rows * stride + 16 * static_cast<int64_t>(s.head_dim) + 16 + attention_scratch_floats(n_keys);
+}
+
 // The scalar twin (reference for tests).
 void attention_one_scalar(const AttentionShape& s, const float* q, const void* k, const void* v, KVType type,
                           int64_t n_prefix, const int32_t* extra, int64_t n_extra, float* scores, float* out);
