@@ -150,6 +150,42 @@ BENCHMARK_CAPTURE(BM_Attention, F32, KVType::F32)->Arg(64)->Arg(512)->Arg(2048);
 BENCHMARK_CAPTURE(BM_Attention, F16, KVType::F16)->Arg(512);
 BENCHMARK_CAPTURE(BM_Attention, F32_avx2, KVType::F32, KernelMode::Avx2)->Arg(512);
 
+// A batch of 64 tokens (causal among themselves) over a history of n keys,
+// TinyLlama heads, KV head by KV head as the forward pass splits it: token
+// by token (attention_heads) or in tiles of 4 tokens (attention_kv_head, the
+// forward pass's choice for batches). Items: query tokens.
+void BM_AttentionBatch(benchmark::State& st, bool tiled) {
+  const int n = static_cast<int>(st.range(0)), nt = 64, tile = 4;
+  const AttentionShape s{32, 4, 64, 0.125f};
+  const int re = 4 * 64, group = 8, dq = 32 * 64;
+  std::vector<float> kf(static_cast<size_t>(n + nt) * re), vf(kf.size()), q(static_cast<size_t>(nt) * dq), out(q.size());
+  for (size_t i = 0; i < kf.size(); ++i) kf[i] = std::sin(0.01f * i), vf[i] = std::cos(0.01f * i);
+  for (size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.3f * i);
+  std::vector<int32_t> extra(static_cast<size_t>(nt) * nt);
+  for (int i = 0; i < nt; ++i)
+    for (int j = 0; j <= i; ++j) extra[static_cast<size_t>(i) * nt + j] = n + j;
+  std::vector<float> sc(attention_kv_head_scratch_floats(s, tile, n + nt));
+  for (auto _ : st) {
+    for (int kvh = 0; kvh < 4; ++kvh) {
+      for (int i0 = 0; i0 < nt; i0 += tile) {
+        AttentionQuery qs[tile];
+        for (int t = 0; t < tile; ++t) {
+          const int i = i0 + t;
+          qs[t] = {&q[static_cast<size_t>(i) * dq], &extra[static_cast<size_t>(i) * nt], i + 1, &out[static_cast<size_t>(i) * dq]};
+          if (!tiled)
+            attention_heads(s, kvh * group, (kvh + 1) * group, qs[t].q, kf.data(), vf.data(), KVType::F32, n,
+                            qs[t].extra, qs[t].n_extra, sc.data(), qs[t].out);
+        }
+        if (tiled) attention_kv_head(s, kvh, qs, tile, kf.data(), vf.data(), KVType::F32, n, sc.data());
+      }
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.SetItemsProcessed(st.iterations() * nt);
+}
+BENCHMARK_CAPTURE(BM_AttentionBatch, per_token, false)->Arg(256)->Arg(1024);
+BENCHMARK_CAPTURE(BM_AttentionBatch, tiled, true)->Arg(256)->Arg(1024);
+
 void BM_SwiGLU(benchmark::State& st) {
   const int64_t n = st.range(0);
   std::vector<float> a(n), b(n), g(n);
