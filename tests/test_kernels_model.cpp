@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -73,15 +72,9 @@ TEST(KernelModel, TiledAttentionBatchEqualsTokenByToken) {
   // (attention_kv_head: 8-token tiles, the history in 16-key blocks): ten
   // tokens after a 40-token history, in one batch on two threads, give the
   // logits of feeding them one at a time on one, F32 and F16 KV caches.
-  const std::string vocab = test::shared_path("vocab/ggml-vocab-llama-spm.gguf");
-  if (!std::filesystem::exists(vocab) || !std::filesystem::exists(test::cli_path())) GTEST_SKIP();
-  const std::string path =
-      (std::filesystem::temp_directory_path() / "lookahead_test_tiled_attention.gguf").string();
-  const std::string cmd = test::cli_path() + " synth --arch llama --shape tiny --n-embd 256 --n-ff 512 --n-layer 2" +
-                          " --n-head 8 --n-head-kv 2 --type Q8_0 --vocab " + vocab + " -o " + path + " 2>/dev/null";
-  ASSERT_EQ(0, std::system(cmd.c_str())) << cmd;
-  auto model = LlamaModel::load(path);
-  std::filesystem::remove(path);
+  auto model = test::synth_model("tiled_attention",
+                                 "--n-embd 256 --n-ff 512 --n-layer 2 --n-head 8 --n-head-kv 2 --type Q8_0");
+  if (!model) GTEST_SKIP() << "no shared data or CLI";
   const int nv = model->hparams().n_vocab;
   std::vector<TokenId> history(40), next(10);
   for (size_t i = 0; i < history.size(); ++i) history[i] = static_cast<TokenId>(1 + 97 * i % 31000);

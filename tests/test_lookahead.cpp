@@ -8,6 +8,7 @@
 #include "eval/datasets.h"
 #include "reference_cases.h"
 #include "stories_model.h"
+#include "test_support.h"
 #include "text/tokenizer.h"
 #include "util/error.h"
 
@@ -52,6 +53,37 @@ TEST(Lookahead, ExactOnReferenceCases) {
         EXPECT_EQ(got.tokens, want) << "prompt '" << c.prompt << "' " << name(p) << " threads " << threads;
         EXPECT_EQ(got.stats.generated_tokens, 256);
       }
+    }
+  }
+}
+
+TEST(Lookahead, ExactOnTiledAttentionShape) {
+  // stories260K's 8-dim heads take the per-token attention path; a synthetic
+  // model with head_dim 32 and 4 heads per KV head takes the tiled one
+  // (attention_kv_head) for every lookahead batch, whose tokens each see
+  // their own rows of the window and the candidates.
+  auto synth = test::synth_model("lookahead_tiled",
+                                 "--n-embd 256 --n-ff 512 --n-layer 2 --n-head 8 --n-head-kv 2 --type Q8_0");
+  if (!synth) GTEST_SKIP() << "no shared data or CLI";
+  std::vector<TokenId> prompt;
+  for (int i = 0; i < 40; ++i) prompt.push_back(static_cast<TokenId>(1 + 37 * (i % 9)));
+  auto gen = [&](Decoder& dec, int threads) {
+    InferenceContext ctx(*synth, {256, 128, KVType::F32, threads});
+    DecodeRequest req;
+    req.prompt = prompt;
+    req.max_tokens = 96;
+    req.sampling.temperature = 0;
+    return dec.generate(ctx, req, {});
+  };
+  PlainDecoder plain;
+  const DecodeResult want = gen(plain, 1);
+  ASSERT_EQ(want.tokens.size(), 96u);
+  for (const char* p : {"15,5,15", "4,3,4"}) {
+    for (int threads : {1, 2}) {
+      LookaheadDecoder la(LookaheadParams::parse(p));
+      const DecodeResult got = gen(la, threads);
+      EXPECT_EQ(got.tokens, want.tokens) << p << " threads " << threads;
+      EXPECT_LT(got.stats.steps, 96) << p << ": no step accepted more than one token";
     }
   }
 }
