@@ -75,12 +75,20 @@ const float* InferenceContext::forward(const Batch& b) {
       rope_.apply(&k_[i * dkv], hp.n_head_kv, b.pos(i));
       kv_.store(l, n_past + i, &k_[i * dkv], &v_[i * dkv]);
     }
-    // Attention: (token, head) pairs are independent, so threads split the
-    // flattened pairs (even a single decode token's heads).
+    // Attention: (token, head) pairs are independent. A decode token (or a
+    // batch with no history to share) splits its flattened pairs across the
+    // threads, even a single token's heads; see attend_tiles for batches.
     const void* kc = kv_.k(l);
     const void* vc = kv_.v(l);
     const int64_t score_stride = scores_.size() / pool_.size();
     const int nh = hp.n_head;
+    // Token i's keys after the history: the batch rows it sees, then its own.
+    auto own_rows = [&](int i, int32_t* rows) {
+      int64_t ne = 0;
+      for (int32_t j : b.sees(i)) rows[ne++] = n_past + j;
+      rows[ne++] = n_past + i;
+      return ne;
+    };
     auto attend = [&](int64_t u0, int64_t u1, int t) {
       float* scores = scores_.data() + t * score_stride;
       int32_t* extra = extra_.data() + static_cast<size_t>(t) * att_tile_tokens_ * max_batch_;
@@ -88,10 +96,7 @@ const float* InferenceContext::forward(const Batch& b) {
         const int i = static_cast<int>(u / nh);
         const int h0 = static_cast<int>(u % nh);
         const int h1 = static_cast<int>(std::min<int64_t>(nh, h0 + (u1 - u)));
-        auto sees = b.sees(i);
-        int64_t ne = 0;
-        for (int32_t j : sees) extra[ne++] = n_past + j;
-        extra[ne++] = n_past + i;
+        const int64_t ne = own_rows(i, extra);
         attention_heads(att_, h0, h1, &q_[static_cast<size_t>(i) * d], kc, vc, kv_.type(), n_past, extra, ne, scores,
                         &att_out_[static_cast<size_t>(i) * d]);
         u += h1 - h0;
@@ -111,10 +116,7 @@ const float* InferenceContext::forward(const Batch& b) {
         const int i0 = static_cast<int>(u / nkv) * tile, i1 = std::min(n, i0 + tile);
         for (int i = i0; i < i1; ++i) {
           int32_t* ex = extra + static_cast<size_t>(i - i0) * max_batch_;
-          int64_t ne = 0;
-          for (int32_t j : b.sees(i)) ex[ne++] = n_past + j;
-          ex[ne++] = n_past + i;
-          qs[i - i0] = {&q_[static_cast<size_t>(i) * d], ex, ne, &att_out_[static_cast<size_t>(i) * d]};
+          qs[i - i0] = {&q_[static_cast<size_t>(i) * d], ex, own_rows(i, ex), &att_out_[static_cast<size_t>(i) * d]};
         }
         attention_kv_head(att_, kvh, qs, i1 - i0, kc, vc, kv_.type(), n_past, scratch);
       }
