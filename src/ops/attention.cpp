@@ -329,6 +329,33 @@ LK_ATT_512 void values_group512(const T* v, int64_t row, int64_t off, int64_t n_
   }
 }
 
+// One head set (ng <= 4 heads of KV head rows at `off`): scores of keys
+// [j0, n_keys) into sc (keys before j0 already there), the softmax, the
+// value sums into oh.
+template <typename T>
+LK_ATT_512 void head_set512(int ng, const float* const* qh, float* const* sc, float* const* oh, const T* k,
+                            const T* v, int64_t row, int64_t off, int64_t n_prefix, const int32_t* extra,
+                            int64_t n_keys, int hd, float scale, int64_t j0) {
+  float sums[kAttentionHeadSet];
+  switch (ng) {
+    case 4: scores_group512<T, 4>(qh, k, row, off, n_prefix, extra, n_keys, hd, scale, sc, j0); break;
+    case 3: scores_group512<T, 3>(qh, k, row, off, n_prefix, extra, n_keys, hd, scale, sc, j0); break;
+    case 2: scores_group512<T, 2>(qh, k, row, off, n_prefix, extra, n_keys, hd, scale, sc, j0); break;
+    default: scores_group512<T, 1>(qh, k, row, off, n_prefix, extra, n_keys, hd, scale, sc, j0); break;
+  }
+  for (int g = 0; g < ng; ++g) sums[g] = softmax_numerators(sc[g], n_keys);
+  if (hd % 16 == 0) {
+    switch (ng) {
+      case 4: values_group512<T, 4>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
+      case 3: values_group512<T, 3>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
+      case 2: values_group512<T, 2>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
+      default: values_group512<T, 1>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
+    }
+  } else {
+    for (int g = 0; g < ng; ++g) values_group<T, 1>(v, row, off, n_prefix, extra, n_keys, hd, sc + g, sums + g, oh + g);
+  }
+}
+
 // Heads [h0, h1) in sets of up to 4 per KV head, AVX-512 forms.
 template <typename T>
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) void attention_avx512(
@@ -341,33 +368,15 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) void
   for (int h = h0; h < h1;) {
     const int kvh = h / group;
     const int ng = std::min(kAttentionHeadSet, std::min(h1, (kvh + 1) * group) - h);
-    const int64_t off = static_cast<int64_t>(kvh) * hd;
     const float* qh[kAttentionHeadSet];
     float* sc[kAttentionHeadSet];
     float* oh[kAttentionHeadSet];
-    float sums[kAttentionHeadSet];
     for (int g = 0; g < ng; ++g) {
       qh[g] = q + static_cast<int64_t>(h + g) * hd;
       sc[g] = scores + g * n_keys;
       oh[g] = out + static_cast<int64_t>(h + g) * hd;
     }
-    switch (ng) {
-      case 4: scores_group512<T, 4>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc); break;
-      case 3: scores_group512<T, 3>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc); break;
-      case 2: scores_group512<T, 2>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc); break;
-      default: scores_group512<T, 1>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc); break;
-    }
-    for (int g = 0; g < ng; ++g) sums[g] = softmax_numerators(sc[g], n_keys);
-    if (hd % 16 == 0) {
-      switch (ng) {
-        case 4: values_group512<T, 4>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
-        case 3: values_group512<T, 3>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
-        case 2: values_group512<T, 2>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
-        default: values_group512<T, 1>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
-      }
-    } else {
-      for (int g = 0; g < ng; ++g) values_group<T, 1>(v, row, off, n_prefix, extra, n_keys, hd, sc + g, sums + g, oh + g);
-    }
+    head_set512(ng, qh, sc, oh, k, v, row, static_cast<int64_t>(kvh) * hd, n_prefix, extra, n_keys, hd, s.scale, 0);
     h += ng;
   }
 }
@@ -519,26 +528,12 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) void
       const float* qh[kAttentionHeadSet];
       float* sc[kAttentionHeadSet];
       float* oh[kAttentionHeadSet];
-      float sums[kAttentionHeadSet];
       for (int g = 0; g < ng; ++g) {
         qh[g] = q_row(t * group + h + g);
         sc[g] = sc_row(t * group + h + g);
         oh[g] = qs[t].out + static_cast<int64_t>(kvh * group + h + g) * hd;
       }
-      const int32_t* extra = qs[t].extra;
-      switch (ng) {
-        case 4: scores_group512<T, 4>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc, n16); break;
-        case 3: scores_group512<T, 3>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc, n16); break;
-        case 2: scores_group512<T, 2>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc, n16); break;
-        default: scores_group512<T, 1>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc, n16); break;
-      }
-      for (int g = 0; g < ng; ++g) sums[g] = softmax_numerators(sc[g], n_keys);
-      switch (ng) {
-        case 4: values_group512<T, 4>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
-        case 3: values_group512<T, 3>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
-        case 2: values_group512<T, 2>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
-        default: values_group512<T, 1>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
-      }
+      head_set512(ng, qh, sc, oh, k, v, row, off, n_prefix, qs[t].extra, n_keys, hd, s.scale, n16);
       h += ng;
     }
   }
