@@ -394,7 +394,6 @@ __attribute__((target("avx2,fma,f16c"))) void q32_tile(const uint8_t* w, size_t 
 
 #define LK_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma,f16c")))
 
-
 template <TensorType TY>
 LK_AVX512 inline __m512 load16(const uint8_t* row, int64_t i) {
   if constexpr (TY == TensorType::F32) {
@@ -623,13 +622,6 @@ void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
 // Q4_0 the low and high nibbles of 4 vectors, Q8_0 the 8 vectors of q + 128.
 // Then acc = fma(float(sums), d_w * d_x, acc): q32_dot_scalar16 exactly.
 
-
-
-
-
-
-
-
 // One group's 8 vpdpbusd steps into is[R][T]: weight vector j of each row
 // (NIBBLES: the low, then the high nibbles of 4 vectors; else 8 byte
 // vectors) against activation vector j of each token.
@@ -738,7 +730,6 @@ LK_AVX512 void to_k16(const uint8_t* ak, int64_t cols, uint8_t* out) {
     for (int i = 0; i < 16; ++i) od[s * 16 + i] = i < valid ? d[(16 * s + i) / 8] : 0.0f;
   }
 }
-
 
 // A P16K group's scale unit as vectors: lane i = sub-block i's scale and
 // min; d and dmin of the group's first super-block in lanes 0-7, of the
