@@ -111,12 +111,16 @@ const float* InferenceContext::forward(const Batch& b) {
       float* scratch = scores_.data() + t * score_stride;
       int32_t* extra = extra_.data() + static_cast<size_t>(t) * tile * max_batch_;
       AttentionQuery qs[kMaxAttentionTile];
+      int64_t built = -1;  // the tile qs describes (units of one tile are consecutive)
       for (int64_t u = u0; u < u1; ++u) {
         const int kvh = static_cast<int>(u % nkv);
         const int i0 = static_cast<int>(u / nkv) * tile, i1 = std::min(n, i0 + tile);
-        for (int i = i0; i < i1; ++i) {
-          int32_t* ex = extra + static_cast<size_t>(i - i0) * max_batch_;
-          qs[i - i0] = {&q_[static_cast<size_t>(i) * d], ex, own_rows(i, ex), &att_out_[static_cast<size_t>(i) * d]};
+        if (u / nkv != built) {
+          for (int i = i0; i < i1; ++i) {
+            int32_t* ex = extra + static_cast<size_t>(i - i0) * max_batch_;
+            qs[i - i0] = {&q_[static_cast<size_t>(i) * d], ex, own_rows(i, ex), &att_out_[static_cast<size_t>(i) * d]};
+          }
+          built = u / nkv;
         }
         attention_kv_head(att_, kvh, qs, i1 - i0, kc, vc, kv_.type(), n_past, scratch);
       }
