@@ -1,5 +1,7 @@
 // End-to-end tests of the `lookahead` CLI: run, info, tokenize, and its
 // error handling (one-line messages, non-zero exit codes).
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -119,17 +121,30 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
 
 TEST(Cli, BenchForwardJsonReportsCostPerK) {
   for (const char* logits : {"all", "last"}) {
-    const auto r = run_cli({"bench", "--forward", "-m", test::model_path(), "-t", "2", "--ctx", "16", "--repeats", "1",
+    const auto r = run_cli({"bench", "--forward", "-m", test::model_path(), "-t", "2", "--ctx", "16", "--repeats", "3",
                             "--decode", "4", "--json", "--logits", logits});
     ASSERT_EQ(r.code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j.at("cost_logits"), logits);
     std::vector<int> ks;
+    std::vector<std::vector<double>> samples;
     for (const auto& c : j.at("cost")) {
       ks.push_back(c.at("k").get<int>());
-      EXPECT_GT(c.at("ms").get<double>(), 0.0);
+      samples.push_back(c.at("samples_ms").get<std::vector<double>>());
+      ASSERT_EQ(samples.back().size(), 3u);
+      // ms is the median of the samples.
+      std::vector<double> s = samples.back();
+      std::sort(s.begin(), s.end());
+      EXPECT_EQ(c.at("ms").get<double>(), s[1]);
+      EXPECT_GT(s[0], 0.0);
     }
     EXPECT_EQ(ks, (std::vector<int>{1, 2, 4, 8, 16, 32, 64}));
+    // Ratio of the medians, and the median of each round's own k=16 / k=1.
+    EXPECT_DOUBLE_EQ(j.at("cost16_over_cost1").get<double>(), j["cost"][4]["ms"].get<double>() / j["cost"][0]["ms"].get<double>());
+    std::vector<double> paired;
+    for (int r = 0; r < 3; ++r) paired.push_back(samples[4][r] / samples[0][r]);
+    std::sort(paired.begin(), paired.end());
+    EXPECT_DOUBLE_EQ(j.at("cost16_over_cost1_paired").get<double>(), paired[1]);
     EXPECT_GT(j.at("decode_tokens_per_second").get<double>(), 0.0);
     EXPECT_EQ(j.at("weight_bytes_per_token").get<int64_t>() > 0, true);
     EXPECT_EQ(j.at("kernels"), cpu_has_avx512() ? "avx512" : cpu_has_avx2() ? "avx2" : "scalar");
