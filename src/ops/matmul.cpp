@@ -554,9 +554,13 @@ void p16f_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
 
 // Blocks [0, R) at w (bstride bytes apart) x tokens [0, T): y row 16 b + i
 // of each token gets lane i where mask[b] has bit i. Step k also prefetches
-// the line at pf + 64 k while k < n_pf (the next blocks' weights, fetched
-// while later token tiles reuse these ones from cache).
-template <TensorType TY, int R, int T>
+// AHEAD: each block's own stream kP16fAhead bytes ahead (every other step,
+// one line per stream); else the line at pf + 64 k while k < n_pf (the next
+// blocks' weights, fetched while later token tiles reuse these ones from
+// cache). Prefetches past the end of the copy are harmless (they never
+// fault).
+constexpr int64_t kP16fAhead = 2048;
+template <TensorType TY, int R, int T, bool AHEAD = false>
 LK_AVX512 void p16f_tile(const uint8_t* w, size_t bstride, const float* x, int64_t ldx, int64_t n, float* y,
                          int64_t ldy, const __mmask16* mask, const uint8_t* pf, int64_t n_pf) {
   __m512 acc[R][T];
@@ -565,7 +569,14 @@ LK_AVX512 void p16f_tile(const uint8_t* w, size_t bstride, const float* x, int64
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t k = 0; k < n; ++k) {
-    if (k < n_pf) _mm_prefetch(reinterpret_cast<const char*>(pf + 64 * k), _MM_HINT_T1);
+    if constexpr (AHEAD) {
+      if (k % 2 == 0)
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r)
+          _mm_prefetch(reinterpret_cast<const char*>(w + r * bstride + 32 * k + kP16fAhead), _MM_HINT_T0);
+    } else if (k < n_pf) {
+      _mm_prefetch(reinterpret_cast<const char*>(pf + 64 * k), _MM_HINT_T1);
+    }
     __m512 wv[R];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) wv[r] = load16<TY>(w + r * bstride, 16 * k);
@@ -584,8 +595,11 @@ LK_AVX512 void p16f_tile(const uint8_t* w, size_t bstride, const float* x, int64
 
 // Rows [r0, r1) of a matrix with a P16F copy: the 16-row blocks that hold
 // them, storing only their lanes (a block split between two threads is
-// computed by both, each keeping its own rows). Tiles: k = 1 streams 8
-// blocks at once (8 FMA chains); larger k 4 blocks x 6 tokens (k = 16
+// computed by both, each keeping its own rows). Tiles: k = 1 streams 4
+// blocks at once, each prefetched 2 KB ahead (k = 1 on TinyLlama F16, paired
+// against k = 2 in the same runs: k1/k2 1.04-1.17 with 8 blocks and no
+// prefetch, 1.02-1.10 with 4, 0.96-1.02 with 4 and the prefetch; 1 KB ahead
+// 0.95-1.08, 8 blocks with it 1.08-1.14); larger k 4 blocks x 6 tokens (k = 16
 // measured 3x8, 2x8, 5x4, 6x4, 8x2 no faster, K-chunking slower; the first
 // token tile waits on memory, so from 3 token tiles on the later ones
 // prefetch the next blocks: 4 % faster at k = 32, neutral at 16, 2-6 %
@@ -611,7 +625,13 @@ void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
     p16f_tile<TY, R, T>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b, j.ldy, mask,
                         n_pf > 0 ? blocks + R * bstride + 64 * first_line : nullptr, n_pf);
   };
-  if (n == 1) row_tiles<8, 1>(r0 / 16, b1, 1, tile);
+  auto tile_k1 = [&]<int R, int T>(int64_t b, int) {
+    __mmask16 mask[R];
+    for (int r = 0; r < R; ++r) mask[r] = static_cast<__mmask16>(p16f_mask(b + r, r0, r1));
+    p16f_tile<TY, R, 1, true>(w.packed + b * bstride, bstride, j.x, j.ldx, w.cols, j.y + 16 * b, j.ldy, mask, nullptr,
+                              0);
+  };
+  if (n == 1) row_tiles<4, 1>(r0 / 16, b1, 1, tile_k1);
   else row_tiles<4, kTokens, decltype(tile)&, true>(r0 / 16, b1, n, tile);
 }
 
