@@ -596,16 +596,17 @@ LK_AVX512 void p16f_tile(const uint8_t* w, size_t bstride, const float* x, int64
 // Rows [r0, r1) of a matrix with a P16F copy: the 16-row blocks that hold
 // them, storing only their lanes (a block split between two threads is
 // computed by both, each keeping its own rows). Tiles: k = 1 streams 4
-// blocks at once, each prefetched 2 KB ahead (k = 1 on TinyLlama F16, paired
-// against k = 2 in the same runs: k1/k2 1.04-1.17 with 8 blocks and no
-// prefetch, 1.02-1.10 with 4, 0.96-1.02 with 4 and the prefetch; 1 KB ahead
-// 0.95-1.08, 8 blocks with it 1.08-1.14); larger k 4 blocks x 6 tokens (k = 16
-// measured 3x8, 2x8, 5x4, 6x4, 8x2 no faster, K-chunking slower; the first
-// token tile waits on memory, so from 3 token tiles on the later ones
-// prefetch the next blocks: 4 % faster at k = 32, neutral at 16, 2-6 %
-// slower at 8 and 12, hence not there; an even tail: k = 8 and 14 4-5 %
-// faster; near-equal 5-6 token tiles everywhere were 2-4 % slower at k = 32
-// and 64. All measured as paired runs alternating in one process).
+// blocks at once; larger k 4 blocks x 6 tokens (k = 16 measured 3x8, 2x8,
+// 5x4, 6x4, 8x2, 1x16, 2x12 + 2x4 no faster, K-chunking slower). The first
+// token tile waits on memory: with 3+ token tiles the later ones prefetch
+// the next blocks (4 % faster at k = 32, neutral at 16, 2-6 % slower at 8
+// and 12, hence not there); with 1-2 (k <= 12) the first one prefetches its
+// own blocks 2 KB ahead (k = 2, 4, 8: -4, -7, -9 %; at 16-64, instead of or
+// besides the next-block prefetch, within +-2 %; k = 1 against k = 2 in the
+// same runs, k1/k2: 8 blocks without it 1.04-1.17, 4 blocks 1.02-1.10, 4
+// blocks with it 0.96-1.02, 1 KB ahead 0.95-1.08). An even tail: k = 8 and
+// 14 4-5 % faster; near-equal 5-6 token tiles everywhere were 2-4 % slower
+// at k = 32 and 64. All measured as paired runs alternating in one process.
 template <TensorType TY>
 void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
   constexpr int kTokens = 6;
@@ -622,16 +623,14 @@ void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
     const uint8_t* blocks = w.packed + b * bstride;
     const int64_t first_line = (tiles.index(t0) - 1) * w.cols, lines = b + 2 * R <= b1 ? R * w.cols / 2 : 0;
     const int64_t n_pf = t0 > 0 && tiles.count() >= 3 ? std::clamp<int64_t>(lines - first_line, 0, w.cols) : 0;
-    p16f_tile<TY, R, T>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b, j.ldy, mask,
-                        n_pf > 0 ? blocks + R * bstride + 64 * first_line : nullptr, n_pf);
+    // With fewer, the first (or only) one prefetches its own blocks ahead.
+    if (t0 == 0 && tiles.count() < 3)
+      p16f_tile<TY, R, T, true>(blocks, bstride, j.x, j.ldx, w.cols, j.y + 16 * b, j.ldy, mask, nullptr, 0);
+    else
+      p16f_tile<TY, R, T>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b, j.ldy, mask,
+                          n_pf > 0 ? blocks + R * bstride + 64 * first_line : nullptr, n_pf);
   };
-  auto tile_k1 = [&]<int R, int T>(int64_t b, int) {
-    __mmask16 mask[R];
-    for (int r = 0; r < R; ++r) mask[r] = static_cast<__mmask16>(p16f_mask(b + r, r0, r1));
-    p16f_tile<TY, R, 1, true>(w.packed + b * bstride, bstride, j.x, j.ldx, w.cols, j.y + 16 * b, j.ldy, mask, nullptr,
-                              0);
-  };
-  if (n == 1) row_tiles<4, 1>(r0 / 16, b1, 1, tile_k1);
+  if (n == 1) row_tiles<4, 1>(r0 / 16, b1, 1, tile);
   else row_tiles<4, kTokens, decltype(tile)&, true>(r0 / 16, b1, n, tile);
 }
 
