@@ -306,7 +306,7 @@ TEST(KernelPacked16F, BothFamiliesGiveTheSameBits) {
     Matrix m = make_matrix(t, rows, cols, 77);
     const PackedCopy pc(m.w, rows);
     const WeightView& pw = pc.w;
-    for (int k : {1, 5, 16}) {
+    for (int k : {1, 2, 5, 16}) {
       auto x = make_acts(k, cols, 900 + k);
       std::vector<float> a(k * rows), b(k * rows);
       matmul(pw, x.data(), cols, k, a.data(), rows, nullptr);

@@ -484,10 +484,14 @@ inline uint32_t p16f_mask(int64_t b, int64_t r0, int64_t r1) {
 
 // The AVX2 form (Lanes8 CPUs): a block's column is two ymm, otherwise the
 // AVX-512 tile below step for step, so both families give the same bits.
-// Step k also prefetches pf + pf_step * k (pf_step 0: the same line each
-// step, a no-op after the first; unconditional, since a branch on k made
-// GCC spill the 12 accumulators every step).
-template <TensorType TY, int R, int T>
+// Step k also prefetches AHEAD: each block's own stream kP16fAhead bytes
+// ahead (every other step, one line per stream; tiles of 8 accumulators);
+// else pf + pf_step * k (pf_step 0: the same line each step, a no-op after
+// the first; unconditional, since a branch on k made GCC spill the 12
+// accumulators of a 6-token tile every step). Prefetches past the end of
+// the copy are harmless (they never fault).
+constexpr int64_t kP16fAhead = 2048;
+template <TensorType TY, int R, int T, bool AHEAD = false>
 __attribute__((target("avx2,fma,f16c"))) void p16f_tile_avx2(const uint8_t* w, size_t bstride, const float* x,
                                                              int64_t ldx, int64_t n, float* y, int64_t ldy,
                                                              const uint32_t* mask, const uint8_t* pf,
@@ -498,7 +502,14 @@ __attribute__((target("avx2,fma,f16c"))) void p16f_tile_avx2(const uint8_t* w, s
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) acc[r][0][t] = acc[r][1][t] = _mm256_setzero_ps();
   for (int64_t k = 0; k < n; ++k) {
-    _mm_prefetch(reinterpret_cast<const char*>(pf + pf_step * k), _MM_HINT_T0);
+    if constexpr (AHEAD) {
+      if (k % 2 == 0)
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r)
+          _mm_prefetch(reinterpret_cast<const char*>(w + r * bstride + 32 * k + kP16fAhead), _MM_HINT_T0);
+    } else {
+      _mm_prefetch(reinterpret_cast<const char*>(pf + pf_step * k), _MM_HINT_T0);
+    }
     __m256 wv[R][2];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
@@ -527,12 +538,16 @@ __attribute__((target("avx2,fma,f16c"))) void p16f_tile_avx2(const uint8_t* w, s
 }
 
 // Rows [r0, r1) of a matrix with a P16F copy on Lanes8 CPUs: 1 block x 6
-// tokens (12 ymm chains), k = 1 4 blocks at once. Left to the hardware
-// prefetcher, the first token tile waits on memory; so for k > 1 one tile
+// tokens (12 ymm chains), k = 1 4 blocks and k = 2 2 blocks at once (8
+// chains; 1 block left k = 2 latency-bound). Left to the hardware
+// prefetcher, the first token tile waits on memory; so for k > 2 one tile
 // per block (the second, or the only one) prefetches the next block, whose
 // cols * 32 bytes are exactly 32 bytes per step. 5632x2048 single-threaded
 // (Zen 5, ymm FMA peak ~53 G MAC/s): k = 4 1.62 -> 1.11 ms, 6 2.3 -> 1.3,
-// 8 2.97 -> 2.2, 16 5.0 -> 3.8; k = 1 ~10 % slower with it, hence not there.
+// 8 2.97 -> 2.2, 16 5.0 -> 3.8; k = 1 ~10 % slower with it. k = 1 and 2
+// prefetch their own blocks ahead instead (TinyLlama F16 passes, paired in
+// one process: k = 1 -7 %; k = 2 -19 % with the 2-block tile, -9 % of it
+// from the tile; 1-block tiles up to k = 6 were 2-11 % slower that way).
 template <TensorType TY>
 void p16f_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
@@ -545,10 +560,14 @@ void p16f_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
     for (int r = 0; r < R; ++r) mask[r] = p16f_mask(b + r, r0, r1);
     const uint8_t* blocks = w.packed + b * bstride;
     const bool pf = j.n_tokens > 1 && t0 == pf_tile && b + 2 * R <= b1;
-    p16f_tile_avx2<TY, R, T>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b, j.ldy,
-                             mask, pf ? blocks + R * bstride : blocks, pf ? 32 * R : 0);
+    if (j.n_tokens <= 2)
+      p16f_tile_avx2<TY, R, T, true>(blocks, bstride, j.x, j.ldx, w.cols, j.y + 16 * b, j.ldy, mask, blocks, 0);
+    else
+      p16f_tile_avx2<TY, R, T>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b, j.ldy,
+                               mask, pf ? blocks + R * bstride : blocks, pf ? 32 * R : 0);
   };
   if (j.n_tokens == 1) row_tiles<4, 1>(r0 / 16, p16f_blocks(r1), 1, tile);
+  else if (j.n_tokens == 2) row_tiles<2, 2>(r0 / 16, p16f_blocks(r1), 2, tile);
   else row_tiles<1, kTokens, decltype(tile)&, true>(r0 / 16, p16f_blocks(r1), j.n_tokens, tile);
 }
 
@@ -557,9 +576,7 @@ void p16f_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
 // AHEAD: each block's own stream kP16fAhead bytes ahead (every other step,
 // one line per stream); else the line at pf + 64 k while k < n_pf (the next
 // blocks' weights, fetched while later token tiles reuse these ones from
-// cache). Prefetches past the end of the copy are harmless (they never
-// fault).
-constexpr int64_t kP16fAhead = 2048;
+// cache). Prefetches past the end of the copy are harmless.
 template <TensorType TY, int R, int T, bool AHEAD = false>
 LK_AVX512 void p16f_tile(const uint8_t* w, size_t bstride, const float* x, int64_t ldx, int64_t n, float* y,
                          int64_t ldy, const __mmask16* mask, const uint8_t* pf, int64_t n_pf) {
