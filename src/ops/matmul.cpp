@@ -560,8 +560,9 @@ void p16f_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
     for (int r = 0; r < R; ++r) mask[r] = p16f_mask(b + r, r0, r1);
     const uint8_t* blocks = w.packed + b * bstride;
     const bool pf = j.n_tokens > 1 && t0 == pf_tile && b + 2 * R <= b1;
-    if (j.n_tokens <= 2)
-      p16f_tile_avx2<TY, R, T, true>(blocks, bstride, j.x, j.ldx, w.cols, j.y + 16 * b, j.ldy, mask, blocks, 0);
+    if (j.n_tokens <= 2)  // one token tile
+      p16f_tile_avx2<TY, R, T, true>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b,
+                                     j.ldy, mask, blocks, 0);
     else
       p16f_tile_avx2<TY, R, T>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b, j.ldy,
                                mask, pf ? blocks + R * bstride : blocks, pf ? 32 * R : 0);
@@ -619,7 +620,7 @@ LK_AVX512 void p16f_tile(const uint8_t* w, size_t bstride, const float* x, int64
 // the next blocks (4 % faster at k = 32, neutral at 16, 2-6 % slower at 8
 // and 12, hence not there); with 1-2 (k <= 12) the first one prefetches its
 // own blocks 2 KB ahead (k = 2, 4, 8: -4, -7, -9 %; at 16-64, instead of or
-// besides the next-block prefetch, within +-2 %; k = 1 against k = 2 in the
+// besides the next-block prefetch, -3 to +2 %; k = 1 against k = 2 in the
 // same runs, k1/k2: 8 blocks without it 1.04-1.17, 4 blocks 1.02-1.10, 4
 // blocks with it 0.96-1.02, 1 KB ahead 0.95-1.08). An even tail: k = 8 and
 // 14 4-5 % faster; near-equal 5-6 token tiles everywhere were 2-4 % slower
