@@ -1,6 +1,6 @@
 // Our own exp: range reduction + degree-6 polynomial (~2 ulp of expf),
-// written with explicit FMAs so the scalar and AVX2 versions agree bit for
-// bit (attention's softmax and SwiGLU use it, each with a scalar twin).
+// written with explicit FMAs so the scalar, AVX2 and AVX-512 versions agree
+// bit for bit (attention's softmax and SwiGLU use it, each with a scalar twin).
 //
 // Inputs below kExpMin are raised to it (exp(-87) ~ 1.6e-38, harmless in a
 // softmax or a sigmoid); inputs must stay at or below kExpMax (callers
@@ -62,6 +62,26 @@ __attribute__((target("avx2,fma"))) inline __m256 exp_poly8(__m256 x) {
   p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
   const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+// exp_poly8 in zmm: the same operations lane by lane, so the same bits.
+__attribute__((target("avx512f,avx512dq"))) inline __m512 exp_poly16(__m512 x) {
+  using namespace exp_detail;
+  x = _mm512_max_ps(x, _mm512_set1_ps(kExpMin));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-kLn2Hi), x);
+  r = _mm512_fmadd_ps(n, _mm512_set1_ps(-kLn2Lo), r);
+  __m512 p = _mm512_set1_ps(kC6);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC5));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC4));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC3));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC2));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kC1));
+  const __m512 r2 = _mm512_mul_ps(r, r);
+  p = _mm512_fmadd_ps(p, r2, r);
+  p = _mm512_add_ps(p, _mm512_set1_ps(1.0f));
+  const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
 }
 
 }  // namespace lookahead::simd
