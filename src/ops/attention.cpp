@@ -142,14 +142,13 @@ LK_ATT_AVX2 void scores_group(const float* const* qh, const T* k, int64_t row, i
   }
 }
 
-// Scores -> exp(score - max) in place; returns their sum (fixed order).
-LK_ATT_AVX2 float softmax_numerators(float* scores, int64_t n_keys) {
+// The largest score, 8 lanes at a time (the scalar loop was ~15 % of the
+// attention time). max is exact, so any order finds the twin's value; a NaN
+// score is skipped as there (max_ps returns its second operand, the running
+// max, when the first is NaN). Only a zero maximum's sign may differ, and
+// exp(score - max) is the same for either.
+LK_ATT_AVX2 float scores_max(const float* scores, int64_t n_keys) {
   const int64_t nk8 = n_keys & ~int64_t{7};
-  // The largest score, 8 lanes at a time (the scalar loop was ~15 % of the
-  // attention time). max is exact, so any order finds the twin's value; a
-  // NaN score is skipped as there (max_ps returns its second operand, the
-  // running max, when the first is NaN). Only a zero maximum's sign may
-  // differ, and exp(score - max) is the same for either.
   __m256 vm = _mm256_set1_ps(-INFINITY);
   for (int64_t jj = 0; jj < nk8; jj += 8) vm = _mm256_max_ps(_mm256_loadu_ps(scores + jj), vm);
   alignas(32) float lanes[8];
@@ -157,10 +156,15 @@ LK_ATT_AVX2 float softmax_numerators(float* scores, int64_t n_keys) {
   float mx = -INFINITY;
   for (float m : lanes) mx = m > mx ? m : mx;
   for (int64_t jj = nk8; jj < n_keys; ++jj) mx = scores[jj] > mx ? scores[jj] : mx;
+  return mx;
+}
+
+// Keys [j, n_keys) -> exp(score - mx) in place: 8 at a time into the 8-lane
+// sum vs (lane l: keys j + l, j + 8 + l, ...), then hsum8, then the tail one
+// by one. Returns the sum.
+LK_ATT_AVX2 float exp_sum_from(float* scores, int64_t j, int64_t n_keys, float mx, __m256 vs) {
   const __m256 vmx = _mm256_set1_ps(mx);
-  __m256 vs = _mm256_setzero_ps();
-  int64_t j = 0;
-  for (; j < nk8; j += 8) {
+  for (; j + 8 <= n_keys; j += 8) {
     const __m256 e = exp_poly8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vmx));
     _mm256_storeu_ps(scores + j, e);
     vs = _mm256_add_ps(vs, e);
@@ -171,6 +175,11 @@ LK_ATT_AVX2 float softmax_numerators(float* scores, int64_t n_keys) {
     sum = sum + scores[j];
   }
   return sum;
+}
+
+// Scores -> exp(score - max) in place; returns their sum (fixed order).
+LK_ATT_AVX2 float softmax_numerators(float* scores, int64_t n_keys) {
+  return exp_sum_from(scores, 0, n_keys, scores_max(scores, n_keys), _mm256_setzero_ps());
 }
 
 // Weighted values of V heads sharing a KV head: oh[g] = sum_j e[g][j] * v_j
@@ -335,36 +344,17 @@ LK_ATT_512 void values_group512(const T* v, int64_t row, int64_t off, int64_t n_
 // AVX2 loop adds its two 8-key steps: the same bits, half the exp work
 // (the ymm exp was ~12 % of attention).
 LK_ATT_512 float softmax_numerators512(float* scores, int64_t n_keys) {
-  const int64_t nk16 = n_keys & ~int64_t{15};
-  // Max: see softmax_numerators (exact in any order; NaN skipped alike).
-  __m512 vm = _mm512_set1_ps(-INFINITY);
-  for (int64_t jj = 0; jj < nk16; jj += 16) vm = _mm512_max_ps(_mm512_loadu_ps(scores + jj), vm);
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, vm);
-  float mx = -INFINITY;
-  for (float m : lanes) mx = m > mx ? m : mx;
-  for (int64_t jj = nk16; jj < n_keys; ++jj) mx = scores[jj] > mx ? scores[jj] : mx;
+  const float mx = scores_max(scores, n_keys);
   const __m512 vmx = _mm512_set1_ps(mx);
   __m256 vs = _mm256_setzero_ps();
   int64_t j = 0;
-  for (; j < nk16; j += 16) {
+  for (; j + 16 <= n_keys; j += 16) {
     const __m512 e = exp_poly16(_mm512_sub_ps(_mm512_loadu_ps(scores + j), vmx));
     _mm512_storeu_ps(scores + j, e);
     vs = _mm256_add_ps(vs, _mm512_castps512_ps256(e));
     vs = _mm256_add_ps(vs, _mm512_extractf32x8_ps(e, 1));
   }
-  if (n_keys - j >= 8) {
-    const __m256 e = exp_poly8(_mm256_sub_ps(_mm256_loadu_ps(scores + j), _mm512_castps512_ps256(vmx)));
-    _mm256_storeu_ps(scores + j, e);
-    vs = _mm256_add_ps(vs, e);
-    j += 8;
-  }
-  float sum = hsum8(vs);
-  for (; j < n_keys; ++j) {
-    scores[j] = exp_poly_scalar(scores[j] - mx);
-    sum = sum + scores[j];
-  }
-  return sum;
+  return exp_sum_from(scores, j, n_keys, mx, vs);
 }
 
 // One head set (ng <= 4 heads of KV head rows at `off`): scores of keys

@@ -559,13 +559,14 @@ void p16f_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
     uint32_t mask[R];
     for (int r = 0; r < R; ++r) mask[r] = p16f_mask(b + r, r0, r1);
     const uint8_t* blocks = w.packed + b * bstride;
+    const float* x = j.x + t0 * j.ldx;
+    float* y = j.y + t0 * j.ldy + 16 * b;
     const bool pf = j.n_tokens > 1 && t0 == pf_tile && b + 2 * R <= b1;
     if (j.n_tokens <= 2)  // one token tile
-      p16f_tile_avx2<TY, R, T, true>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b,
-                                     j.ldy, mask, blocks, 0);
+      p16f_tile_avx2<TY, R, T, true>(blocks, bstride, x, j.ldx, w.cols, y, j.ldy, mask, blocks, 0);
     else
-      p16f_tile_avx2<TY, R, T>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b, j.ldy,
-                               mask, pf ? blocks + R * bstride : blocks, pf ? 32 * R : 0);
+      p16f_tile_avx2<TY, R, T>(blocks, bstride, x, j.ldx, w.cols, y, j.ldy, mask, pf ? blocks + R * bstride : blocks,
+                               pf ? 32 * R : 0);
   };
   if (j.n_tokens == 1) row_tiles<4, 1>(r0 / 16, p16f_blocks(r1), 1, tile);
   else if (j.n_tokens == 2) row_tiles<2, 2>(r0 / 16, p16f_blocks(r1), 2, tile);
@@ -641,11 +642,13 @@ void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
     const uint8_t* blocks = w.packed + b * bstride;
     const int64_t first_line = (tiles.index(t0) - 1) * w.cols, lines = b + 2 * R <= b1 ? R * w.cols / 2 : 0;
     const int64_t n_pf = t0 > 0 && tiles.count() >= 3 ? std::clamp<int64_t>(lines - first_line, 0, w.cols) : 0;
+    const float* x = j.x + t0 * j.ldx;
+    float* y = j.y + t0 * j.ldy + 16 * b;
     // With fewer, the first (or only) one prefetches its own blocks ahead.
     if (t0 == 0 && tiles.count() < 3)
-      p16f_tile<TY, R, T, true>(blocks, bstride, j.x, j.ldx, w.cols, j.y + 16 * b, j.ldy, mask, nullptr, 0);
+      p16f_tile<TY, R, T, true>(blocks, bstride, x, j.ldx, w.cols, y, j.ldy, mask, nullptr, 0);
     else
-      p16f_tile<TY, R, T>(blocks, bstride, j.x + t0 * j.ldx, j.ldx, w.cols, j.y + t0 * j.ldy + 16 * b, j.ldy, mask,
+      p16f_tile<TY, R, T>(blocks, bstride, x, j.ldx, w.cols, y, j.ldy, mask,
                           n_pf > 0 ? blocks + R * bstride + 64 * first_line : nullptr, n_pf);
   };
   if (n == 1) row_tiles<4, 1>(r0 / 16, b1, 1, tile);
