@@ -7,10 +7,9 @@
 // Prefills --ctx random tokens, then times batches of k = 1..64 causal tokens
 // at that position (staged, never committed, so every repeat sees the same
 // KV length; rounds over every k, up and down), then plain greedy decode
-// speed. Also measures the machine's
-// streaming read bandwidth and the matmul kernel's peak FLOP/s on this
-// model's own FFN weights, giving two floors for cost(k): weight bytes /
-// bandwidth and 2 * params * k / peak.
+// speed. Also measures the machine's streaming read bandwidth and the
+// matmul kernel's peak FLOP/s on this model's own FFN weights, giving two
+// floors for cost(k): weight bytes / bandwidth and 2 * params * k / peak.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
