@@ -10,6 +10,7 @@
 #include "ops/matmul.h"
 #include "ops/repack.h"
 #include "ops/quant.h"
+#include "ops/rms_norm.h"
 #include "util/error.h"
 #include "util/rng.h"
 #include "util/thread_pool.h"
@@ -429,6 +430,26 @@ TEST(KernelMatmulErrors, UnsupportedTypeNamed) {
   }
   EXPECT_FALSE(matmul_supports(TensorType::Q5_K));
   for (TensorType t : kAllTypes) EXPECT_TRUE(matmul_supports(t));
+}
+
+TEST(KernelRmsNorm, RowsTogetherEqualRowByRowBitExact) {
+  // rms_norm_rows interleaves eight rows' sums; each row must still get
+  // rms_norm's bytes, for full and partial groups of eight and row strides
+  // wider than the row.
+  Rng rng(21);
+  for (int64_t n : {1, 7, 64, 2048}) {
+    const int64_t ld = n + 3;
+    const int max_rows = 19;
+    std::vector<float> x(max_rows * ld), w(n);
+    for (auto& v : x) v = gauss(rng) * 3.0f;
+    for (auto& v : w) v = 1.0f + 0.1f * gauss(rng);
+    for (int rows = 1; rows <= max_rows; ++rows) {
+      std::vector<float> want(rows * ld, -7.0f), got(rows * ld, -7.0f);
+      for (int r = 0; r < rows; ++r) rms_norm(&x[r * ld], w.data(), n, 1e-5f, &want[r * ld]);
+      rms_norm_rows(x.data(), ld, w.data(), n, 1e-5f, got.data(), ld, rows);
+      ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << "n " << n << " rows " << rows;
+    }
+  }
 }
 
 }  // namespace

@@ -67,7 +67,7 @@ const float* InferenceContext::forward(const Batch& b) {
 
   for (int l = 0; l < hp.n_layer; ++l) {
     const LlamaLayer& L = model_.layers()[l];
-    for (int i = 0; i < n; ++i) rms_norm(&x_[i * d], L.attn_norm.data(), d, hp.rms_eps, &xb_[i * d]);
+    rms_norm_rows(x_.data(), d, L.attn_norm.data(), d, hp.rms_eps, xb_.data(), d, n);
     const MatmulOut qkv[] = {{&L.wq, q_.data(), d}, {&L.wk, k_.data(), dkv}, {&L.wv, v_.data(), dkv}};
     matmul_multi(qkv, 3, xb_.data(), d, n, pool);
     for (int i = 0; i < n; ++i) {
@@ -132,7 +132,7 @@ const float* InferenceContext::forward(const Batch& b) {
     matmul(L.wo, att_out_.data(), d, n, xb_.data(), d, pool);
     for (int64_t i = 0; i < static_cast<int64_t>(n) * d; ++i) x_[i] += xb_[i];
 
-    for (int i = 0; i < n; ++i) rms_norm(&x_[i * d], L.ffn_norm.data(), d, hp.rms_eps, &xb_[i * d]);
+    rms_norm_rows(x_.data(), d, L.ffn_norm.data(), d, hp.rms_eps, xb_.data(), d, n);
     const MatmulOut gate_up[] = {{&L.w_gate, ff_a_.data(), ff}, {&L.w_up, ff_b_.data(), ff}};
     matmul_multi(gate_up, 2, xb_.data(), d, n, pool);
     // SwiGLU, elementwise (so any split across threads gives the same bytes);

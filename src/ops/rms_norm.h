@@ -2,6 +2,7 @@
 // sequential float sum (fixed order), so results are batch-invariant.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -12,6 +13,32 @@ inline void rms_norm(const float* x, const float* weight, int64_t n, float eps, 
   for (int64_t i = 0; i < n; ++i) ss += x[i] * x[i];
   const float scale = 1.0f / std::sqrt(ss / static_cast<float>(n) + eps);
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
+}
+
+// rms_norm of rows x + r * ldx -> out + r * ldo, r < n_rows, each row's
+// result exactly rms_norm's. One row's sum is a chain of dependent adds
+// (~2.5 us for 2048 values, at the add latency); eight rows' chains side by
+// side keep the adder busy instead, 4-5x faster for a batch.
+inline void rms_norm_rows(const float* x, int64_t ldx, const float* weight, int64_t n, float eps, float* out,
+                          int64_t ldo, int n_rows) {
+  constexpr int kRows = 8;
+  for (int r0 = 0; r0 < n_rows; r0 += kRows) {
+    const int nr = std::min(kRows, n_rows - r0);
+    if (nr < kRows) {
+      for (int r = r0; r < n_rows; ++r) rms_norm(x + r * ldx, weight, n, eps, out + r * ldo);
+      return;
+    }
+    float ss[kRows] = {};
+    const float* xr = x + r0 * ldx;
+    for (int64_t i = 0; i < n; ++i)
+      for (int r = 0; r < kRows; ++r) ss[r] += xr[r * ldx + i] * xr[r * ldx + i];
+    for (int r = 0; r < kRows; ++r) {
+      const float scale = 1.0f / std::sqrt(ss[r] / static_cast<float>(n) + eps);
+      const float* xi = xr + r * ldx;
+      float* o = out + (r0 + r) * ldo;
+      for (int64_t i = 0; i < n; ++i) o[i] = xi[i] * scale * weight[i];
+    }
+  }
 }
 
 }  // namespace lookahead
