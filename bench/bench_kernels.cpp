@@ -126,11 +126,14 @@ void BM_QuantizeActs(benchmark::State& st, ActFormat f) {
 BENCHMARK_CAPTURE(BM_QuantizeActs, A32, ActFormat::A32);
 BENCHMARK_CAPTURE(BM_QuantizeActs, AK, ActFormat::AK);
 
-// TinyLlama attention (32 heads, 4 KV heads, head_dim 64) over n keys.
-void BM_Attention(benchmark::State& st, KVType kt, KernelMode mode = KernelMode::Auto) {
+// TinyLlama attention (32 heads, 4 KV heads, head_dim 64) over n keys, the
+// cache head-major as the inference context keeps it (or interleaved: the
+// heads of a row side by side).
+void BM_Attention(benchmark::State& st, KVType kt, KernelMode mode = KernelMode::Auto, bool interleaved = false) {
   set_kernel_mode(mode);
   const int n = static_cast<int>(st.range(0));
-  const AttentionShape s{32, 4, 64, 0.125f};
+  AttentionShape s{32, 4, 64, 0.125f};
+  if (!interleaved) s.kv_row_stride = 64, s.kv_head_stride = static_cast<int64_t>(n) * 64;
   const int re = 4 * 64;
   std::vector<float> kf(n * re), vf(n * re), q(32 * 64), out(32 * 64), sc(attention_scratch_floats(n));
   for (size_t i = 0; i < kf.size(); ++i) kf[i] = std::sin(0.01f * i), vf[i] = std::cos(0.01f * i);
@@ -147,16 +150,20 @@ void BM_Attention(benchmark::State& st, KVType kt, KernelMode mode = KernelMode:
   st.SetItemsProcessed(st.iterations() * n);
 }
 BENCHMARK_CAPTURE(BM_Attention, F32, KVType::F32)->Arg(64)->Arg(512)->Arg(2048);
+BENCHMARK_CAPTURE(BM_Attention, F32_interleaved, KVType::F32, KernelMode::Auto, true)->Arg(2048);
 BENCHMARK_CAPTURE(BM_Attention, F16, KVType::F16)->Arg(512);
 BENCHMARK_CAPTURE(BM_Attention, F32_avx2, KVType::F32, KernelMode::Avx2)->Arg(512);
 
 // A batch of 64 tokens (causal among themselves) over a history of n keys,
 // TinyLlama heads, KV head by KV head as the forward pass splits it: token
 // by token (attention_heads) or in tiles of 4 tokens (attention_kv_head, the
-// forward pass's choice for batches). Items: query tokens.
-void BM_AttentionBatch(benchmark::State& st, bool tiled) {
+// forward pass's choice for batches). The cache is head-major as the
+// inference context keeps it, or (interleaved) with the heads of a row side
+// by side. Items: query tokens.
+void BM_AttentionBatch(benchmark::State& st, bool tiled, bool interleaved = false) {
   const int n = static_cast<int>(st.range(0)), nt = 64, tile = 4;
-  const AttentionShape s{32, 4, 64, 0.125f};
+  AttentionShape s{32, 4, 64, 0.125f};
+  if (!interleaved) s.kv_row_stride = 64, s.kv_head_stride = static_cast<int64_t>(n + nt) * 64;
   const int re = 4 * 64, group = 8, dq = 32 * 64;
   std::vector<float> kf(static_cast<size_t>(n + nt) * re), vf(kf.size()), q(static_cast<size_t>(nt) * dq), out(q.size());
   for (size_t i = 0; i < kf.size(); ++i) kf[i] = std::sin(0.01f * i), vf[i] = std::cos(0.01f * i);
@@ -183,8 +190,9 @@ void BM_AttentionBatch(benchmark::State& st, bool tiled) {
   }
   st.SetItemsProcessed(st.iterations() * nt);
 }
-BENCHMARK_CAPTURE(BM_AttentionBatch, per_token, false)->Arg(256)->Arg(1024);
-BENCHMARK_CAPTURE(BM_AttentionBatch, tiled, true)->Arg(256)->Arg(1024);
+BENCHMARK_CAPTURE(BM_AttentionBatch, per_token, false)->Arg(256)->Arg(384)->Arg(512)->Arg(1024);
+BENCHMARK_CAPTURE(BM_AttentionBatch, tiled, true)->Arg(256)->Arg(384)->Arg(512)->Arg(1024);
+BENCHMARK_CAPTURE(BM_AttentionBatch, tiled_interleaved, true, true)->Arg(256)->Arg(1024);
 
 void BM_SwiGLU(benchmark::State& st) {
   const int64_t n = st.range(0);

