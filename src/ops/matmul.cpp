@@ -1571,10 +1571,10 @@ void run_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
 
 // Quantized activations of the current matmul (scratch64).
 thread_local std::vector<uint8_t> t_act;
+thread_local std::vector<uint8_t> t_act16;
 // Activations (tokens x cols) from which their quantization is split
 // between the pool's threads: a dispatch costs about a microsecond.
 constexpr int64_t kParallelQuantizeMin = 4 * 2048;
-thread_local std::vector<uint8_t> t_act16;
 
 // The Lanes16 quantized kernels read their activations transposed (T16,
 // K16 or Q6T, one layout per type; see to_t16, to_k16, to_q6t).
