@@ -8,9 +8,16 @@
 // not contiguous in the batch) by moving them down to n_past.. in order, and
 // drops the rest. Capacity is n_ctx committed rows plus max_batch staging rows.
 //
-// Each layer's K (and V) is head-major: KV head h's rows are one contiguous
-// run, [h][row][head_dim] (attention reads one head's keys at a time;
-// AttentionShape::kv_row_stride / kv_head_stride describe it).
+// Each layer's K (and V) is head-major, so attention, which reads one KV
+// head's keys at a time, streams one contiguous run (AttentionShape's
+// kv_row_stride = head_dim, kv_head_stride = C * head_dim describe it):
+//
+//   C = n_ctx + max_batch rows, each head_dim elements
+//   head 0:  | row 0 | row 1 | ... | row C-1 |
+//   head 1:  | row 0 | row 1 | ... | row C-1 |
+//   ...
+//   store() scatters a token's n_head_kv * head_dim values to row r of
+//   every head; commit() moves a row within every head.
 //
 // Not thread-safe: owned and used by one InferenceContext.
 #pragma once
