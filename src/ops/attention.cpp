@@ -9,6 +9,7 @@
 
 #include "ops/cpu_features.h"
 #include "ops/exp_poly.h"
+#include "ops/prefetch.h"
 #include "util/fp16.h"
 
 // GCC 12's AVX-512 headers (broadcast/extract with _mm*_undefined_*()) trip
@@ -287,11 +288,8 @@ LK_ATT_512 void scores_group512(const float* const* qh, const T* k, int64_t row,
   for (; j + 8 <= n_keys; j += 8) {
     const T* kr[8];
     for (int u = 0; u < 8; ++u) kr[u] = k + key_row(j + u, n_prefix, extra) * row + off;
-    if (j + 8 + kAhead <= n_prefix)
-#pragma GCC unroll 8
-      for (int u = 0; u < 8; ++u)
-        for (int b = 0; b < hd * static_cast<int>(sizeof(T)); b += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(kr[u] + kAhead * row) + b, _MM_HINT_T0);
+    // Inside the prefix the 8 keys are consecutive rows.
+    if (j + 8 + kAhead <= n_prefix) prefetch_rows(kr[0] + kAhead * row, 8, row * sizeof(T), hd * sizeof(T));
     __m512 a[G][4];
 #pragma GCC unroll 4
     for (int g = 0; g < G; ++g)
@@ -324,10 +322,7 @@ LK_ATT_512 void values_cols512(const T* v, int64_t row, int64_t off, int64_t n_p
     for (int u = 0; u < NV; ++u) acc[g][u] = _mm512_setzero_ps();
   for (int64_t jj = 0; jj < n_keys; ++jj) {
     const T* vr = v + key_row(jj, n_prefix, extra) * row + off + c0;
-    if (jj + kAhead < n_prefix)
-#pragma GCC unroll 4
-      for (int u = 0; u < NV * 16 * static_cast<int>(sizeof(T)); u += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(vr + kAhead * row) + u, _MM_HINT_T0);
+    if (jj + kAhead < n_prefix) prefetch_rows<1, NV * 16 * sizeof(T)>(vr + kAhead * row, 0);
     __m512 p[V];
 #pragma GCC unroll 4
     for (int g = 0; g < V; ++g) p[g] = _mm512_set1_ps(e[g][jj]);
@@ -553,9 +548,7 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) void
   const int64_t n16 = n_prefix / 16 * 16;
   for (int64_t j0 = 0; j0 < n16; j0 += 16) {
     if (j0 + 16 + kTileAhead <= n16)
-      for (int u = 0; u < 16; ++u)
-        for (int b = 0; b < hd * static_cast<int>(sizeof(T)); b += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(k + (j0 + kTileAhead + u) * row + off) + b, _MM_HINT_T0);
+      prefetch_rows(k + (j0 + kTileAhead) * row + off, 16, row * sizeof(T), hd * sizeof(T));
     transpose_keys16(k, row, off, j0, hd, kt);
     int r = 0;
     for (; r + 3 <= rows; r += 3) {

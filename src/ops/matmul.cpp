@@ -11,6 +11,7 @@
 #include "ops/hsum.h"
 #include "ops/quant.h"
 #include "ops/p16_transpose.h"
+#include "ops/prefetch.h"
 #include "ops/repack.h"
 #include "util/error.h"
 #include "util/fp16.h"
@@ -35,17 +36,6 @@ template <int L>
 inline float hsum_scalar(const float* l) {
   if constexpr (L == 8) return hsum8_scalar(l);
   else return hsum16_scalar(l);
-}
-
-// Prefetches (T0) the lines at p, p + 64, ... below p + N of R rows
-// `stride` bytes apart: how the tiles fetch the rows they will read next
-// while the current ones compute (N a constant, so the loops unroll).
-template <int R, size_t N>
-inline void prefetch_rows(const uint8_t* p, size_t stride) {
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-    for (size_t l = 0; l < N; l += 64) _mm_prefetch(reinterpret_cast<const char*>(p + r * stride + l), _MM_HINT_T0);
 }
 
 // f.template operator()<R, rem>(t0) with rem as a template argument.
