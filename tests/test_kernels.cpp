@@ -225,10 +225,10 @@ TEST_P(KernelFamilies, EachFamilyBatchAndThreadInvariant) {
 INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelFamilies, ::testing::ValuesIn(kAllTypes),
                          [](const auto& info) { return std::string(tensor_type_name(info.param)); });
 
-// ---- P16 / P16F packed weights (Lanes16 quantized and F16/BF16) ---------------------
+// ---- P16 / P16F packed weights (Lanes16 quantized and F32/F16/BF16) -----------------
 // A matrix with a load-time packed copy must give exactly what its scalar
 // twin gives, for every k, row range split and thread count, and (quantized
-// types) exactly what the same matrix repacked on the fly gives; F16/BF16
+// types) exactly what the same matrix repacked on the fly gives; float types
 // without a copy keep the 16-lane contract, so there only closely. Odd group
 // lengths pad with zero blocks, row counts that are not a multiple of 16
 // (P16F) with zero rows.
@@ -302,7 +302,7 @@ TEST(KernelPacked16F, BothFamiliesGiveTheSameBits) {
   // P16F's contract (one in-order sum per row) has no lane count, so the
   // AVX2 and AVX-512 kernels agree with each other, not only with the twin.
   if (!cpu_has_avx512()) GTEST_SKIP() << "needs both families";
-  for (TensorType t : {TensorType::F16, TensorType::BF16}) {
+  for (TensorType t : {TensorType::F32, TensorType::F16, TensorType::BF16}) {
     const int64_t rows = 45, cols = 301;
     Matrix m = make_matrix(t, rows, cols, 77);
     const PackedCopy pc(m.w, rows);
@@ -321,13 +321,14 @@ TEST(KernelPacked16F, BothFamiliesGiveTheSameBits) {
 }
 
 TEST(KernelPackedLayout, SizesPerType) {
-  EXPECT_EQ(packed_size(TensorType::F32, 4, 256), 0u);
   if (!cpu_has_avx2()) {
     for (TensorType t : kAllTypes) EXPECT_EQ(packed_size(t, 4, 256), 0u) << tensor_type_name(t);
     GTEST_SKIP() << "no SIMD kernels on this CPU";
   }
-  // F16/BF16 (P16F, AVX2 and AVX-512): 16-row blocks, the last padded with
-  // zero rows.
+  // F32/F16/BF16 (P16F, AVX2 and AVX-512): 16-row blocks, the last padded
+  // with zero rows.
+  EXPECT_EQ(packed_size(TensorType::F32, 17, 100), 2u * 100 * 64);
+  EXPECT_EQ(packed_size(TensorType::F32, 16, 3), 3u * 64);
   EXPECT_EQ(packed_size(TensorType::F16, 32, 100), 2u * 100 * 32);
   EXPECT_EQ(packed_size(TensorType::F16, 17, 100), 2u * 100 * 32);
   EXPECT_EQ(packed_size(TensorType::BF16, 1, 7), 7u * 32);
@@ -352,8 +353,8 @@ TEST(KernelPackedLayout, SimdPackersWriteTheScalarTwinsBytes) {
   // on-the-fly repacking) against the per-element scalar code, over whole
   // groups, a padded last group (Q8_0 / Q4_0 480 and 544 columns, Q4_K 768)
   // and row ranges that start mid-matrix.
-  for (TensorType t : {TensorType::F16, TensorType::BF16, TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_K,
-                       TensorType::Q6_K}) {
+  for (TensorType t : {TensorType::F32, TensorType::F16, TensorType::BF16, TensorType::Q8_0, TensorType::Q4_0,
+                       TensorType::Q4_K, TensorType::Q6_K}) {
     if (packed_size(t, 1, 256) == 0) continue;
     const std::vector<int64_t> cols_list = block_elems(t) == kQKK ? std::vector<int64_t>{256, 768, 2048}
                                            : block_elems(t) == 1  ? std::vector<int64_t>{515, 16, 2048}
@@ -375,8 +376,8 @@ TEST(KernelPackedLayout, SimdPackersWriteTheScalarTwinsBytes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(KernelTypes, KernelPacked,
-                         ::testing::Values(TensorType::F16, TensorType::BF16, TensorType::Q8_0, TensorType::Q4_0,
-                                           TensorType::Q4_K, TensorType::Q6_K),
+                         ::testing::Values(TensorType::F32, TensorType::F16, TensorType::BF16, TensorType::Q8_0,
+                                           TensorType::Q4_0, TensorType::Q4_K, TensorType::Q6_K),
                          [](const auto& info) { return std::string(tensor_type_name(info.param)); });
 
 // matmul_multi: one activation pass and one dispatch for several matrices,

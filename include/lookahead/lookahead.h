@@ -31,7 +31,7 @@ struct ModelOptions {
   std::string path;            // GGUF file (llama architecture)
   std::string chat_template;   // Jinja source overriding the model's tokenizer.chat_template; empty = model's
   bool repack = true;          // copy weights at load into the kernels' layout / huge pages (faster decode,
-                               // slower load; same results either way, except F16/BF16 on AVX2 CPUs,
+                               // slower load; same results either way, except F32/F16/BF16 on AVX2 CPUs,
                                // whose two layouts sum in different orders: last-bit differences).
                                // Off: quantized models on AVX-512 CPUs decode up to 1.4x, batch up to 1.6x slower
 };

@@ -44,8 +44,9 @@ struct LlamaLoadOptions {
   // Copy the matrices the kernels stream out of the file mapping at load:
   // Q8_0/Q4_0/Q4_K/Q6_K into the P16 layouts (CPUs with the Lanes16 kernels,
   // which otherwise transpose rows on the fly: TinyLlama decode 1.0-1.4x,
-  // 8-16-token passes 1.1-1.6x the copy's time) and F16/BF16 into P16F (AVX2 CPUs;
-  // ~30 % faster 16-token matmuls with AVX-512, ~35 % with AVX2), F32 as it is, into
+  // 8-16-token passes 1.1-1.6x the copy's time) and F32/F16/BF16 into P16F (AVX2 CPUs;
+  // ~30 % faster 16-token matmuls with AVX-512, ~35 % with AVX2; stories260K's
+  // 64-column F32 rows 1.3-1.5x faster in 16-64-token passes), into
   // transparent-huge-page memory where the kernel offers it (2 MB pages:
   // streaming 4 KB file pages costs a TLB walk per page; F16 TinyLlama
   // decode 60-80 -> 48 ms). Costs one pass over the weights at load, no
@@ -53,7 +54,7 @@ struct LlamaLoadOptions {
   // copies would take more than 3/4 of the available memory (anonymous pages
   // cannot be dropped under pressure like mapped file pages). Off: the
   // kernels read the mapping (quantized ones repack rows on the fly: same
-  // results; F16/BF16 keep the 16-lane order: last-bit differences).
+  // results; float types keep their lane order: last-bit differences).
   bool repack = true;
   // Threads that repack (0 = one per physical core, as ThreadPool).
   int threads = 0;

@@ -16,7 +16,7 @@ bool cpu_has_avx512();
 //   Lanes8:  AVX2 kernels and their 8-lane scalar twins.
 //   Lanes16: AVX-512 kernels (F32/F16/BF16/Q8_0/Q4_0/Q4_K/Q6_K) and their
 //            16-lane scalar twins; attention is shared with Lanes8, and so
-//            is F16/BF16 with a P16F copy (one in-order sum per row, no
+//            is F32/F16/BF16 with a P16F copy (one in-order sum per row, no
 //            lanes; ops/matmul.h).
 // The families give (slightly) different floats for the same input.
 enum class KernelFamily { Lanes8, Lanes16 };

@@ -447,7 +447,7 @@ inline uint8_t* scratch64(std::vector<uint8_t>& v, size_t bytes) {
 // Scratch for rows repacked on the fly (quantized weights without a P16 copy).
 thread_local std::vector<uint8_t> t_packed;
 
-// ---- Lanes16 F16 / BF16 over the P16F layout (matmul.h) ----------------------------
+// ---- F32 / F16 / BF16 over the P16F layout (matmul.h) -------------------------------
 // Lanes are 16 rows, not 16 stretches of one row: a zmm holds column k of a
 // 16-row block, an activation is broadcast, and each lane walks its row in
 // order (acc = fma(w[k], x[k], acc), k = 0, 1, ...). No horizontal sum, and
@@ -455,9 +455,9 @@ thread_local std::vector<uint8_t> t_packed;
 // FMA peak where the row-lane tile lost ~40 % to activation streams and
 // reductions. The scalar twin is the plain sequential fmaf loop. Only
 // matrices with a P16F copy run this (AVX-512, or AVX2 on Lanes8 CPUs);
-// without one (repacking off) F16/BF16 keep their family's lane contract,
-// like F32 (transposing on the fly made k = 1 1.5x slower than reading the
-// rows as they are).
+// without one (repacking off, or no AVX2) float types keep their family's
+// lane contract (transposing on the fly made k = 1 1.5x slower than reading
+// the rows as they are).
 
 template <TensorType TY>
 float f16seq_dot_scalar(const uint8_t* row, const float* x, int64_t n) {
@@ -475,12 +475,16 @@ inline uint32_t p16f_mask(int64_t b, int64_t r0, int64_t r1) {
 // The AVX2 form (Lanes8 CPUs): a block's column is two ymm, otherwise the
 // AVX-512 tile below step for step, so both families give the same bits.
 // Step k also prefetches AHEAD: each block's own stream kP16fAhead bytes
-// ahead (every other step, one line per stream; tiles of 8 accumulators);
-// else pf + pf_step * k (pf_step 0: the same line each step, a no-op after
-// the first; unconditional, since a branch on k made GCC spill the 12
-// accumulators of a 6-token tile every step). Prefetches past the end of
-// the copy are harmless (they never fault).
+// ahead (one line per stream each step that starts a line: every other
+// step for 16-bit types; tiles of 8 accumulators); else pf + pf_step * k
+// (pf_step 0: the same line each step, a no-op after the first;
+// unconditional, since a branch on k made GCC spill the 12 accumulators of
+// a 6-token tile every step). Prefetches past the end of the copy are
+// harmless (they never fault).
 constexpr int64_t kP16fAhead = 2048;
+// Bytes of one P16F column (16 elements).
+template <TensorType TY>
+constexpr int64_t p16f_col_bytes() { return TY == TensorType::F32 ? 64 : 32; }
 template <TensorType TY, int R, int T, bool AHEAD = false>
 __attribute__((target("avx2,fma,f16c"))) void p16f_tile_avx2(const uint8_t* w, size_t bstride, const float* x,
                                                              int64_t ldx, int64_t n, float* y, int64_t ldy,
@@ -493,10 +497,11 @@ __attribute__((target("avx2,fma,f16c"))) void p16f_tile_avx2(const uint8_t* w, s
     for (int t = 0; t < T; ++t) acc[r][0][t] = acc[r][1][t] = _mm256_setzero_ps();
   for (int64_t k = 0; k < n; ++k) {
     if constexpr (AHEAD) {
-      if (k % 2 == 0)
+      if (k % (64 / p16f_col_bytes<TY>()) == 0)
 #pragma GCC unroll 16
         for (int r = 0; r < R; ++r)
-          _mm_prefetch(reinterpret_cast<const char*>(w + r * bstride + 32 * k + kP16fAhead), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(w + r * bstride + p16f_col_bytes<TY>() * k + kP16fAhead),
+                       _MM_HINT_T0);
     } else {
       _mm_prefetch(reinterpret_cast<const char*>(pf + pf_step * k), _MM_HINT_T0);
     }
@@ -532,7 +537,7 @@ __attribute__((target("avx2,fma,f16c"))) void p16f_tile_avx2(const uint8_t* w, s
 // chains; 1 block left k = 2 latency-bound). Left to the hardware
 // prefetcher, the first token tile waits on memory; so for k > 2 one tile
 // per block (the second, or the only one) prefetches the next block, whose
-// cols * 32 bytes are exactly 32 bytes per step. 5632x2048 single-threaded
+// bytes are exactly one column's per step. 5632x2048 single-threaded
 // (Zen 5, ymm FMA peak ~53 G MAC/s): k = 4 1.62 -> 1.11 ms, 6 2.3 -> 1.3,
 // 8 2.97 -> 2.2, 16 5.0 -> 3.8; k = 1 ~10 % slower with it. k = 1 and 2
 // prefetch their own blocks ahead instead (TinyLlama F16 passes, paired in
@@ -541,7 +546,7 @@ __attribute__((target("avx2,fma,f16c"))) void p16f_tile_avx2(const uint8_t* w, s
 template <TensorType TY>
 void p16f_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
   const WeightView& w = *j.w;
-  const size_t bstride = static_cast<size_t>(w.cols) * 32;
+  const size_t bstride = p16f_block_bytes(TY, w.cols);
   const int64_t b1 = p16f_blocks(r1);
   constexpr int kTokens = 6;
   const int pf_tile = TokenTiles<kTokens, true>(j.n_tokens).second();  // first token of the prefetching tile
@@ -556,7 +561,7 @@ void p16f_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
       p16f_tile_avx2<TY, R, T, true>(blocks, bstride, x, j.ldx, w.cols, y, j.ldy, mask, blocks, 0);
     else
       p16f_tile_avx2<TY, R, T>(blocks, bstride, x, j.ldx, w.cols, y, j.ldy, mask, pf ? blocks + R * bstride : blocks,
-                               pf ? 32 * R : 0);
+                               pf ? p16f_col_bytes<TY>() * R : 0);
   };
   if (j.n_tokens == 1) row_tiles<4, 1>(r0 / 16, p16f_blocks(r1), 1, tile);
   else if (j.n_tokens == 2) row_tiles<2, 2>(r0 / 16, p16f_blocks(r1), 2, tile);
@@ -565,10 +570,13 @@ void p16f_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
 
 // Blocks [0, R) at w (bstride bytes apart) x tokens [0, T): y row 16 b + i
 // of each token gets lane i where mask[b] has bit i. Step k also prefetches
-// AHEAD: each block's own stream kP16fAhead bytes ahead (every other step,
-// one line per stream); else the line at pf + 64 k while k < n_pf (the next
-// blocks' weights, fetched while later token tiles reuse these ones from
-// cache). Prefetches past the end of the copy are harmless.
+// AHEAD: each block's own stream kP16fAhead bytes ahead (one line per
+// stream each step that starts one); else the column's worth of lines at
+// pf + col_bytes * k while k < n_pf (the next blocks' weights, fetched
+// while later token tiles reuse these ones from cache; every other step
+// covers a line for 16-bit types, each step one for F32, so the step
+// prefetches the line at pf + 64 k, and F32 the one after it too).
+// Prefetches past the end of the copy are harmless.
 template <TensorType TY, int R, int T, bool AHEAD = false>
 LK_AVX512 void p16f_tile(const uint8_t* w, size_t bstride, const float* x, int64_t ldx, int64_t n, float* y,
                          int64_t ldy, const __mmask16* mask, const uint8_t* pf, int64_t n_pf) {
@@ -579,12 +587,16 @@ LK_AVX512 void p16f_tile(const uint8_t* w, size_t bstride, const float* x, int64
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (int64_t k = 0; k < n; ++k) {
     if constexpr (AHEAD) {
-      if (k % 2 == 0)
+      if (k % (64 / p16f_col_bytes<TY>()) == 0)
 #pragma GCC unroll 16
         for (int r = 0; r < R; ++r)
-          _mm_prefetch(reinterpret_cast<const char*>(w + r * bstride + 32 * k + kP16fAhead), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(w + r * bstride + p16f_col_bytes<TY>() * k + kP16fAhead),
+                       _MM_HINT_T0);
     } else if (k < n_pf) {
-      _mm_prefetch(reinterpret_cast<const char*>(pf + 64 * k), _MM_HINT_T1);
+      constexpr int64_t lines = p16f_col_bytes<TY>() / 32;  // per step
+#pragma GCC unroll 2
+      for (int64_t i = 0; i < lines; ++i)
+        _mm_prefetch(reinterpret_cast<const char*>(pf + 64 * (lines * k + i)), _MM_HINT_T1);
     }
     __m512 wv[R];
 #pragma GCC unroll 16
@@ -620,7 +632,7 @@ template <TensorType TY>
 void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
   constexpr int kTokens = 6;
   const WeightView& w = *j.w;
-  const size_t bstride = static_cast<size_t>(w.cols) * 32;
+  const size_t bstride = p16f_block_bytes(TY, w.cols);
   const int64_t b1 = p16f_blocks(r1);
   const int n = j.n_tokens;
   const TokenTiles<kTokens, true> tiles(n);
@@ -628,10 +640,14 @@ void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
     __mmask16 mask[R];
     for (int r = 0; r < R; ++r) mask[r] = static_cast<__mmask16>(p16f_mask(b + r, r0, r1));
     // With 3+ token tiles, those after the first prefetch the next R blocks
-    // (contiguous, R * cols / 2 lines), one line per step, tile by tile.
+    // (contiguous, R * cols * col_bytes / 64 lines), col_bytes / 32 lines
+    // per step, tile by tile.
+    constexpr int64_t lps = p16f_col_bytes<TY>() / 32;
     const uint8_t* blocks = w.packed + b * bstride;
-    const int64_t first_line = (tiles.index(t0) - 1) * w.cols, lines = b + 2 * R <= b1 ? R * w.cols / 2 : 0;
-    const int64_t n_pf = t0 > 0 && tiles.count() >= 3 ? std::clamp<int64_t>(lines - first_line, 0, w.cols) : 0;
+    const int64_t first_line = (tiles.index(t0) - 1) * w.cols * lps,
+                  lines = b + 2 * R <= b1 ? R * w.cols * p16f_col_bytes<TY>() / 64 : 0;
+    const int64_t n_pf =
+        t0 > 0 && tiles.count() >= 3 ? std::clamp<int64_t>((lines - first_line) / lps, 0, w.cols) : 0;
     const float* x = j.x + t0 * j.ldx;
     float* y = j.y + t0 * j.ldy + 16 * b;
     // With fewer, the first (or only) one prefetches its own blocks ahead.
@@ -1507,7 +1523,7 @@ Impl current_impl(bool simd_allowed) {
 
 template <TensorType TY>
 void float_rows(const Job& j, Impl impl, int64_t r0, int64_t r1) {
-  if (TY != TensorType::F32 && j.w->packed) {
+  if (j.w->packed) {
     // P16F: one contract for both families, one scalar twin.
     switch (impl) {
       case Impl::Avx512: p16f_rows<TY>(j, r0, r1); break;

@@ -10,13 +10,13 @@
 // count are. Work is split across threads by output rows only; tiling over
 // rows and tokens only shares weight and activation loads, never a reduction:
 // every (row, token) pair owns one 8- or 16-lane accumulator that walks the
-// row in order, then a fixed horizontal sum (Lanes16 F16/BF16: one float
-// that walks the row in order, see "P16F" in ops/repack.h).
+// row in order, then a fixed horizontal sum (float types with a P16F copy:
+// one float that walks the row in order, see "P16F" in ops/repack.h).
 //
 // Two kernel families (ops/cpu_features.h) fix the lane count: Lanes8 (AVX2,
 // 8-lane accumulators) and Lanes16 (AVX-512 + VNNI, 16-lane accumulators;
 // the quantized types give each lane its own block, see ops/repack.h;
-// F16/BF16 with a P16F copy one row per lane in both families). A process uses
+// F32/F16/BF16 with a P16F copy one row per lane in both families). A process uses
 // one family for every call, whatever k, so the invariance above holds; the
 // two families' floats differ slightly from each other.
 //
@@ -46,8 +46,8 @@ struct WeightView {
   // Optional copy of the matrix in its P16 / P16F layout (ops/repack.h),
   // 64-byte aligned, not owned. Null: the Lanes16 quantized kernels
   // transpose the rows as they go (same results; k = 1 about as fast, 8-16
-  // tokens up to 1.6x slower); F16/BF16 read the rows in place under the
-  // 16-lane contract (other last bits).
+  // tokens up to 1.6x slower); float types read the rows in place under
+  // their family's lane contract (other last bits).
   const uint8_t* packed = nullptr;
 };
 

@@ -17,7 +17,7 @@ namespace {
 
 #define LK_PACK512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
 
-// ---- P16F (F16 / BF16) -----------------------------------------------------------
+// ---- P16F (F32 / F16 / BF16) -----------------------------------------------------------
 
 // 8 rows x 8 columns of 16-bit values: column c of rows src[0..8) to
 // dst[16 c .. 16 c + 8) (three rounds of unpacks, SSE2).
@@ -43,34 +43,55 @@ inline void transpose8x8_u16(const uint16_t* const* src, int64_t c, uint16_t* ds
   }
 }
 
+// 4 rows x 4 columns of 32-bit values: column c of rows src[0..4) to
+// dst[16 c .. 16 c + 4) (the SSE 4x4 transpose).
+inline void transpose4x4_u32(const uint32_t* const* src, int64_t c, uint32_t* dst) {
+  __m128 a0 = _mm_loadu_ps(reinterpret_cast<const float*>(src[0] + c));
+  __m128 a1 = _mm_loadu_ps(reinterpret_cast<const float*>(src[1] + c));
+  __m128 a2 = _mm_loadu_ps(reinterpret_cast<const float*>(src[2] + c));
+  __m128 a3 = _mm_loadu_ps(reinterpret_cast<const float*>(src[3] + c));
+  _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
+  _mm_storeu_ps(reinterpret_cast<float*>(dst + 16 * c), a0);
+  _mm_storeu_ps(reinterpret_cast<float*>(dst + 16 * (c + 1)), a1);
+  _mm_storeu_ps(reinterpret_cast<float*>(dst + 16 * (c + 2)), a2);
+  _mm_storeu_ps(reinterpret_cast<float*>(dst + 16 * (c + 3)), a3);
+}
+
 // Rows [r0, r1) of w into their lanes of the P16F blocks at out (block
 // r0 / 16 first); lanes past the matrix's last row become zeros when the
-// range ends there. With simd, aligned groups of 8 rows go through 8x8
-// transposes; else every row goes its own way (the scalar twin).
+// range ends there. E: the element's bits (uint16_t F16/BF16, uint32_t
+// F32). With simd, aligned groups of G rows go through GxG transposes
+// (8x8 16-bit, 4x4 32-bit); else every row goes its own way (the scalar
+// twin).
+template <typename E>
 void pack_p16f(const WeightView& w, int64_t r0, int64_t r1, uint8_t* out, bool simd) {
+  constexpr int G = sizeof(E) == 2 ? 8 : 4;
   const int64_t cols = w.cols, b0 = r0 / 16;
-  auto* dst = reinterpret_cast<uint16_t*>(out);
+  auto* dst = reinterpret_cast<E*>(out);
   auto lane = [&](int64_t r) { return dst + (r / 16 - b0) * cols * 16 + r % 16; };
-  auto src = [&](int64_t r) { return reinterpret_cast<const uint16_t*>(w.data + r * w.row_bytes); };
+  auto src = [&](int64_t r) { return reinterpret_cast<const E*>(w.data + r * w.row_bytes); };
   for (int64_t r = r0; r < r1;) {
-    if (simd && r % 8 == 0 && r + 8 <= r1) {
-      const uint16_t* rows[8];
-      for (int i = 0; i < 8; ++i) rows[i] = src(r + i);
+    if (simd && r % G == 0 && r + G <= r1) {
+      const E* rows[G];
+      for (int i = 0; i < G; ++i) rows[i] = src(r + i);
       int64_t c = 0;
-      for (; c + 8 <= cols; c += 8) transpose8x8_u16(rows, c, lane(r));
-      for (int i = 0; i < 8; ++i)
+      for (; c + G <= cols; c += G) {
+        if constexpr (G == 8) transpose8x8_u16(rows, c, lane(r));
+        else transpose4x4_u32(rows, c, lane(r));
+      }
+      for (int i = 0; i < G; ++i)
         for (int64_t cc = c; cc < cols; ++cc) lane(r + i)[cc * 16] = rows[i][cc];
-      r += 8;
+      r += G;
     } else {
-      const uint16_t* s = src(r);
-      uint16_t* d = lane(r);
+      const E* s = src(r);
+      E* d = lane(r);
       for (int64_t c = 0; c < cols; ++c) d[c * 16] = s[c];
       ++r;
     }
   }
   if (r1 == w.rows)
     for (int64_t r = w.rows; r < p16f_blocks(w.rows) * 16; ++r) {
-      uint16_t* d = lane(r);
+      E* d = lane(r);
       for (int64_t c = 0; c < cols; ++c) d[c * 16] = 0;
     }
 }
@@ -266,8 +287,10 @@ void pack_quantized(const WeightView& w, int64_t r0, int64_t r1, uint8_t* qs, ui
 
 void pack_rows_impl(const WeightView& w, uint8_t* out, int64_t r0, int64_t r1, bool simd) {
   if (packed_size(w.type, w.rows, w.cols) == 0) fail("pack_rows: {} has no packed layout here", tensor_type_name(w.type));
-  if (w.type == TensorType::F16 || w.type == TensorType::BF16) {
-    pack_p16f(w, r0, r1, out + static_cast<size_t>(r0 / 16) * w.cols * 32, simd);
+  if (is_p16f_type(w.type)) {
+    uint8_t* blocks = out + static_cast<size_t>(r0 / 16) * p16f_block_bytes(w.type, w.cols);
+    if (w.type == TensorType::F32) pack_p16f<uint32_t>(w, r0, r1, blocks, simd);
+    else pack_p16f<uint16_t>(w, r0, r1, blocks, simd);
     return;
   }
   const P16Strides st = p16_strides(w.type, w.cols);
@@ -289,8 +312,7 @@ P16Strides p16_strides(TensorType type, int64_t cols) {
 }
 
 size_t packed_size(TensorType type, int64_t rows, int64_t cols) {
-  if ((type == TensorType::F16 || type == TensorType::BF16) && cpu_has_avx2())
-    return static_cast<size_t>(p16f_blocks(rows)) * static_cast<size_t>(cols) * 32;
+  if (is_p16f_type(type)) return cpu_has_avx2() ? static_cast<size_t>(p16f_blocks(rows)) * p16f_block_bytes(type, cols) : 0;
   // Only the Lanes16 kernels read the quantized P16 layouts: a process
   // forced onto Lanes8 (KernelMode::Avx2) loads like an AVX2-only CPU.
   if (!cpu_has_avx512() || kernel_family() != KernelFamily::Lanes16) return 0;

@@ -1,5 +1,5 @@
 // Repacked weight layouts: the byte orders the Lanes16 quantized kernels
-// (P16, P16K, P16Q6) and the F16/BF16 kernels (P16F) stream, and the code
+// (P16, P16K, P16Q6) and the float kernels (P16F) stream, and the code
 // that writes them. The model keeps a load-time copy (pack_rows) when it
 // fits in memory; without one, matmul builds the same vectors from the GGUF
 // rows as it goes (k <= 4 in registers, ops/p16_transpose.h; more tokens
@@ -49,12 +49,13 @@ namespace lookahead {
 // per block as the GGUF layout: packing costs a copy at load, not memory
 // bandwidth per token.
 //
-// P16F (F16, BF16): lanes are rows. Rows go in blocks of 16 (the last padded
-// with zero rows); a block stores column k of its 16 rows as one 32-byte
-// vector, columns in order:
+// P16F (F32, F16, BF16): lanes are rows. Rows go in blocks of 16 (the last
+// padded with zero rows); a block stores column k of its 16 rows as one
+// vector of 16 elements (64 bytes for F32, 32 for F16/BF16), columns in
+// order:
 //
 //   block b:  | k=0: w[16b][0] .. w[16b+15][0] | k=1: w[16b][1] .. | ... |
-//   memory:   [block 0 (cols x 32 bytes)] [block 1] ...
+//   memory:   [block 0 (cols x 16 elements)] [block 1] ...
 //
 // The kernel widens one vector per block and step, broadcasts x[t][k] and
 // does acc[row][t] = fma(w[row][k], x[t][k], acc[row][t]) for k = 0, 1, ...
@@ -62,7 +63,12 @@ namespace lookahead {
 // no horizontal reduction, and a weight vector serves every token of a tile.
 // The contract has no lane count, so both families run it (AVX2 as two ymm
 // per column) and agree bit for bit on a matrix with a P16F copy. Without
-// one, F16/BF16 follow their family's lane contract like F32.
+// one (no AVX2, or repacking off) float matrices follow their family's
+// lane contract (matmul.h): other last bits.
+//
+// F32 joined for small matrices: stories260K's 64-column rows left the
+// row-lane tile 4 FMAs per (row, token) and a 16-lane horizontal sum, so a
+// 16-token pass cost 11x a decode token.
 
 // Groups of 16 Q8_0 / Q4_0 blocks (or 32-element Q4_K sub-blocks) in a
 // row of `cols` elements, the last padded with zero blocks.
@@ -75,8 +81,16 @@ constexpr size_t p16_qbytes() { return TY == TensorType::Q4_0 ? 256 : 512; }
 constexpr size_t kK16Unit = 40;
 // P16Q6: per (row, super-block) an 18-byte unit: 16 int8 scales, d (f16).
 constexpr size_t kQ6Unit = 18;
-// P16F: 16-row blocks of a rows-row matrix.
+// The float types, whose packed layout is P16F.
+constexpr bool is_p16f_type(TensorType type) {
+  return type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16;
+}
+// P16F: 16-row blocks of a rows-row matrix, and the bytes of one block of
+// `cols` columns (16 elements per column).
 constexpr int64_t p16f_blocks(int64_t rows) { return (rows + 15) / 16; }
+constexpr size_t p16f_block_bytes(TensorType type, int64_t cols) {
+  return static_cast<size_t>(cols) * 16 * (type == TensorType::F32 ? 4 : 2);
+}
 
 // Bytes per row of the two parts of a quantized P16 matrix (Q8_0, Q4_0:
 // P16; Q4_K: P16K; Q6_K: P16Q6): qs first for every row, then the scales.
@@ -86,10 +100,9 @@ struct P16Strides {
 };
 P16Strides p16_strides(TensorType type, int64_t cols);
 
-// Bytes of the packed copy of a rows x cols `type` matrix; 0 when the type
-// has no packed layout (F32) or the CPU lacks its kernels (P16F: AVX2; the
-// quantized P16 layouts: the Lanes16 kernels, and the current kernel mode's
-// family is Lanes16).
+// Bytes of the packed copy of a rows x cols `type` matrix; 0 when the CPU
+// lacks the layout's kernels (P16F: AVX2; the quantized P16 layouts: the
+// Lanes16 kernels, and the current kernel mode's family is Lanes16).
 size_t packed_size(TensorType type, int64_t rows, int64_t cols);
 // Writes rows [r0, r1) of w's packed copy into `out` (the whole matrix's
 // packed_size bytes, 64-byte aligned). Threads may pack disjoint row ranges
