@@ -37,20 +37,25 @@ class KernelAttention : public ::testing::TestWithParam<KVType> {};
 
 TEST_P(KernelAttention, HeadSplitMatchesWholeBitExact) {
   // Threads split one token's heads: any split gives the same bytes.
+  // Heads of 8 and 16 dims run their value sums up to 12 heads side by
+  // side, so a split also moves where those chunks start.
   const KVType kt = GetParam();
-  const AttentionShape s{8, 2, 64, 0.125f};
-  const int re = s.n_head_kv * s.head_dim;
-  Cache c = make_cache(80, re, 9);
-  Rng rng(4);
-  std::vector<float> q(s.n_head * s.head_dim);
-  for (auto& x : q) x = static_cast<float>(rng.uniform() * 4 - 2);
-  std::vector<int32_t> extra = {70, 72, 75};
-  std::vector<float> sc(attention_scratch_floats(63)), whole(q.size()), part(q.size(), -1.0f);
-  attention_one(s, q.data(), c.k(kt), c.v(kt), kt, 60, extra.data(), 3, sc.data(), whole.data());
-  for (int cut : {1, 3, 4, 7}) {
-    attention_heads(s, 0, cut, q.data(), c.k(kt), c.v(kt), kt, 60, extra.data(), 3, sc.data(), part.data());
-    attention_heads(s, cut, s.n_head, q.data(), c.k(kt), c.v(kt), kt, 60, extra.data(), 3, sc.data(), part.data());
-    ASSERT_EQ(0, std::memcmp(whole.data(), part.data(), whole.size() * 4)) << "cut " << cut;
+  for (AttentionShape s : {AttentionShape{8, 2, 64, 0.125f}, AttentionShape{16, 8, 8, 0.35f},
+                           AttentionShape{16, 4, 16, 0.25f}}) {
+    const int re = s.n_head_kv * s.head_dim;
+    Cache c = make_cache(80, re, 9);
+    Rng rng(4);
+    std::vector<float> q(s.n_head * s.head_dim);
+    for (auto& x : q) x = static_cast<float>(rng.uniform() * 4 - 2);
+    std::vector<int32_t> extra = {70, 72, 75};
+    std::vector<float> sc(attention_scratch_floats(63)), whole(q.size()), part(q.size(), -1.0f);
+    attention_one(s, q.data(), c.k(kt), c.v(kt), kt, 60, extra.data(), 3, sc.data(), whole.data());
+    for (int cut : {1, 3, 4, 7, 13}) {
+      if (cut >= s.n_head) continue;
+      attention_heads(s, 0, cut, q.data(), c.k(kt), c.v(kt), kt, 60, extra.data(), 3, sc.data(), part.data());
+      attention_heads(s, cut, s.n_head, q.data(), c.k(kt), c.v(kt), kt, 60, extra.data(), 3, sc.data(), part.data());
+      ASSERT_EQ(0, std::memcmp(whole.data(), part.data(), whole.size() * 4)) << "hd " << s.head_dim << " cut " << cut;
+    }
   }
 }
 
@@ -66,7 +71,8 @@ TEST_P(KernelAttention, SimdMatchesScalarBitExact) {
   for (AttentionShape s : {AttentionShape{8, 4, 8, 0.3535f}, AttentionShape{4, 2, 64, 0.125f},
                            AttentionShape{2, 1, 128, 0.0883f}, AttentionShape{2, 2, 96, 0.1f},
                            AttentionShape{6, 2, 32, 0.17f}, AttentionShape{32, 4, 64, 0.125f},
-                           AttentionShape{8, 1, 16, 0.25f}, AttentionShape{5, 1, 64, 0.125f}}) {
+                           AttentionShape{8, 1, 16, 0.25f}, AttentionShape{5, 1, 64, 0.125f},
+                           AttentionShape{16, 8, 8, 0.35f}, AttentionShape{14, 7, 16, 0.25f}}) {
     set_kernel_mode(mode);
     const int re = s.n_head_kv * s.head_dim;
     Cache c = make_cache(120, re, 5);
@@ -93,30 +99,39 @@ TEST_P(KernelAttention, KvHeadTilesMatchPerTokenBitExact) {
   // Several tokens over one shared prefix, each with its own in-batch rows
   // (a lookahead batch's mask), through attention_kv_head: the same bytes
   // as attention_heads token by token, in every mode, for prefixes around
-  // the 16-key blocks and tiles of 1..5 tokens (row counts that are and are
-  // not multiples of the 3-row score step).
+  // the 16-key blocks and tiles of 1..13 tokens (row counts that are and
+  // are not multiples of the 3-row score step, and of the 12 or 6 rows
+  // whose value sums small heads run together; tokens with 1..13 keys of
+  // their own).
   const KVType kt = GetParam();
   std::vector<KernelMode> modes = {KernelMode::Scalar, KernelMode::Avx2};
   if (cpu_has_avx512()) modes.push_back(KernelMode::Auto);
   for (KernelMode mode : modes)
   for (AttentionShape s : {AttentionShape{32, 4, 64, 0.125f}, AttentionShape{4, 4, 32, 0.17f},
                            AttentionShape{6, 2, 128, 0.0883f}, AttentionShape{4, 1, 16, 0.25f},
-                           AttentionShape{4, 2, 24, 0.2f}}) {
+                           AttentionShape{4, 2, 24, 0.2f}, AttentionShape{8, 4, 8, 0.35f},
+                           AttentionShape{6, 6, 8, 0.35f}, AttentionShape{8, 2, 16, 0.25f}}) {
     set_kernel_mode(mode);
     const int re = s.n_head_kv * s.head_dim, group = s.n_head / s.n_head_kv;
     Cache c = make_cache(140, re, 11);
     Rng rng(12);
-    const int max_tok = 5;
+    const int max_tok = 13;
     std::vector<float> q(static_cast<size_t>(max_tok) * s.n_head * s.head_dim);
     for (auto& x : q) x = static_cast<float>(rng.uniform() * 4 - 2);
-    // Token t sees rows 120 + (a subset of earlier in-batch rows) + its own.
-    const std::vector<std::vector<int32_t>> extras = {{120}, {120, 121}, {121, 122}, {120, 122, 123}, {124}};
+    // Token t sees (a subset of) the earlier in-batch rows 120 .. 119 + t,
+    // then its own, 120 + t.
+    std::vector<std::vector<int32_t>> extras(max_tok);
+    for (int t = 0; t < max_tok; ++t) {
+      for (int j = 0; j < t; ++j)
+        if ((j * 7 + t) % 3 != 0) extras[t].push_back(120 + j);
+      extras[t].push_back(120 + t);
+    }
     for (int64_t n_prefix : {0, 5, 16, 17, 40, 99, 112}) {
-      for (int nq = 1; nq <= max_tok; nq += 2) {
+      for (int nq = 1; nq <= max_tok; nq += (nq < 5 ? 2 : 4)) {
         for (int kvh = 0; kvh < s.n_head_kv; ++kvh) {
           std::vector<float> want(q.size(), -1.0f), got(q.size(), -1.0f);
-          std::vector<float> sc(attention_scratch_floats(n_prefix + 4));
-          std::vector<float> scratch(attention_kv_head_scratch_floats(s, nq, n_prefix + 4));
+          std::vector<float> sc(attention_scratch_floats(n_prefix + max_tok));
+          std::vector<float> scratch(attention_kv_head_scratch_floats(s, nq, n_prefix + max_tok));
           std::vector<AttentionQuery> qs(nq);
           for (int t = 0; t < nq; ++t) {
             const size_t o = static_cast<size_t>(t) * s.n_head * s.head_dim;

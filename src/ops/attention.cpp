@@ -371,13 +371,12 @@ LK_ATT_512 float softmax_numerators512(float* scores, int64_t n_keys) {
 }
 
 // One head set (ng <= 4 heads of KV head rows at `off`): scores of keys
-// [j0, n_keys) into sc (keys before j0 already there), the softmax, the
-// value sums into oh.
+// [j0, n_keys) into sc (keys before j0 already there), then the softmax:
+// sc[g] becomes the numerators, sums[g] their sum.
 template <typename T>
-LK_ATT_512 void head_set512(int ng, const float* const* qh, float* const* sc, float* const* oh, const T* k,
-                            const T* v, int64_t row, int64_t off, int64_t n_prefix, const int32_t* extra,
-                            int64_t n_keys, int hd, float scale, int64_t j0) {
-  float sums[kAttentionHeadSet];
+LK_ATT_512 void head_scores512(int ng, const float* const* qh, float* const* sc, float* sums, const T* k,
+                               int64_t row, int64_t off, int64_t n_prefix, const int32_t* extra, int64_t n_keys,
+                               int hd, float scale, int64_t j0) {
   switch (ng) {
     case 4: scores_group512<T, 4>(qh, k, row, off, n_prefix, extra, n_keys, hd, scale, sc, j0); break;
     case 3: scores_group512<T, 3>(qh, k, row, off, n_prefix, extra, n_keys, hd, scale, sc, j0); break;
@@ -385,6 +384,15 @@ LK_ATT_512 void head_set512(int ng, const float* const* qh, float* const* sc, fl
     default: scores_group512<T, 1>(qh, k, row, off, n_prefix, extra, n_keys, hd, scale, sc, j0); break;
   }
   for (int g = 0; g < ng; ++g) sums[g] = softmax_numerators512(sc[g], n_keys);
+}
+
+// head_scores512, then the value sums into oh.
+template <typename T>
+LK_ATT_512 void head_set512(int ng, const float* const* qh, float* const* sc, float* const* oh, const T* k,
+                            const T* v, int64_t row, int64_t off, int64_t n_prefix, const int32_t* extra,
+                            int64_t n_keys, int hd, float scale, int64_t j0) {
+  float sums[kAttentionHeadSet];
+  head_scores512(ng, qh, sc, sums, k, row, off, n_prefix, extra, n_keys, hd, scale, j0);
   if (hd % 16 == 0) {
     switch (ng) {
       case 4: values_group512<T, 4>(v, row, off, n_prefix, extra, n_keys, hd, sc, sums, oh); break;
@@ -397,6 +405,128 @@ LK_ATT_512 void head_set512(int ng, const float* const* qh, float* const* sc, fl
   }
 }
 
+// Small heads (head_dim 8 or 16). A head set's value sums are then one or
+// two accumulator chains that wait on the FMA latency key after key (with
+// stories260K's 8-dim heads, 2 per KV head, most of a lookahead step), so
+// the value pass runs kSmallRows query rows side by side instead: each row
+// still does exactly the per-head sequence (out[i] = fma(e_j, v_j[i],
+// out[i]) over its keys in order, then * 1 / sum), only interleaved.
+constexpr int kSmallRows = 12;
+
+// Value sums of RR rows of NV ymm each: the shared prefix keys [0, n_prefix)
+// (SHARED: every row reads one KV head, at off[0], so one load of a value
+// row serves them all; else row r reads at off[r]), then row r's
+// n_extra[r] keys extra[r][..], the rows side by side with a mask each, so
+// a row with fewer keys keeps its sums. e[r][j]: key j's numerator.
+template <typename T, int RR, int NV, bool SHARED>
+LK_ATT_512 void values_rows(const T* v, int64_t row, const int64_t* off, int64_t n_prefix, const int32_t* const* extra,
+                            const int64_t* n_extra, const float* const* e, const float* sums, float* const* oh) {
+  __m256 acc[RR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < RR; ++r)
+#pragma GCC unroll 2
+    for (int u = 0; u < NV; ++u) acc[r][u] = _mm256_setzero_ps();
+  for (int64_t j = 0; j < n_prefix; ++j) {
+    if constexpr (SHARED) {
+      const T* vr = v + j * row + off[0];
+      __m256 vv[NV];
+#pragma GCC unroll 2
+      for (int u = 0; u < NV; ++u) vv[u] = ld8(vr + 8 * u);
+#pragma GCC unroll 16
+      for (int r = 0; r < RR; ++r) {
+        const __m256 p = _mm256_set1_ps(e[r][j]);
+#pragma GCC unroll 2
+        for (int u = 0; u < NV; ++u) acc[r][u] = _mm256_fmadd_ps(p, vv[u], acc[r][u]);
+      }
+    } else {
+#pragma GCC unroll 16
+      for (int r = 0; r < RR; ++r) {
+        const T* vr = v + j * row + off[r];
+        const __m256 p = _mm256_set1_ps(e[r][j]);
+#pragma GCC unroll 2
+        for (int u = 0; u < NV; ++u) acc[r][u] = _mm256_fmadd_ps(p, ld8(vr + 8 * u), acc[r][u]);
+      }
+    }
+  }
+  int64_t max_extra = 0;
+  for (int r = 0; r < RR; ++r) max_extra = std::max(max_extra, n_extra[r]);
+  for (int64_t m = 0; m < max_extra; ++m) {
+#pragma GCC unroll 16
+    for (int r = 0; r < RR; ++r) {
+      const bool on = m < n_extra[r];
+      // Off: cache row 0 and a zero weight, both ignored under the mask.
+      const T* vr = v + (on ? extra[r][m] : 0) * row + off[r];
+      const __m256 p = _mm256_set1_ps(on ? e[r][n_prefix + m] : 0.0f);
+      const __mmask8 mk = on ? 0xff : 0;
+#pragma GCC unroll 2
+      for (int u = 0; u < NV; ++u) acc[r][u] = _mm256_mask3_fmadd_ps(p, ld8(vr + 8 * u), acc[r][u], mk);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < RR; ++r) {
+    const __m256 vinv = _mm256_set1_ps(1.0f / sums[r]);
+#pragma GCC unroll 2
+    for (int u = 0; u < NV; ++u) _mm256_storeu_ps(oh[r] + 8 * u, _mm256_mul_ps(acc[r][u], vinv));
+  }
+}
+
+// values_rows over n <= kSmallRows rows (head_dim 8 or 16): the missing
+// rows repeat row 0's inputs into a dummy output.
+template <typename T, bool SHARED>
+LK_ATT_512 void values_small(int n, int hd, const T* v, int64_t row, int64_t* off, int64_t n_prefix,
+                             const int32_t** extra, int64_t* n_extra, const float** e, float* sums, float** oh) {
+  alignas(32) float dummy[16];
+  for (int r = n; r < kSmallRows; ++r) {
+    off[r] = off[0];
+    extra[r] = extra[0];
+    n_extra[r] = n_extra[0];
+    e[r] = e[0];
+    sums[r] = sums[0];
+    oh[r] = dummy;
+  }
+  if (hd == 8) values_rows<T, kSmallRows, 1, SHARED>(v, row, off, n_prefix, extra, n_extra, e, sums, oh);
+  else values_rows<T, kSmallRows / 2, 2, SHARED>(v, row, off, n_prefix, extra, n_extra, e, sums, oh);
+}
+
+// attention_avx512 for head_dim 8 or 16: the heads in chunks of kSmallRows
+// (hd 8) or kSmallRows / 2 (hd 16), each chunk's scores and softmax head set
+// by head set into its own score rows, then one values_rows pass.
+template <typename T>
+LK_ATT_512 void attention_small512(const AttentionShape& s, const float* q, const T* k, const T* v, int64_t n_prefix,
+                                   const int32_t* extra, int64_t n_extra, float* scores, float* out, int h0, int h1) {
+  const int64_t row = s.row_stride();
+  const int group = s.n_head / s.n_head_kv;
+  const int64_t n_keys = n_prefix + n_extra;
+  const int hd = s.head_dim, chunk = hd == 8 ? kSmallRows : kSmallRows / 2;
+  for (int c0 = h0; c0 < h1; c0 += chunk) {
+    const int c1 = std::min(h1, c0 + chunk);
+    int64_t off[kSmallRows], ne[kSmallRows];
+    const int32_t* ex[kSmallRows];
+    const float* e[kSmallRows];
+    float sums[kSmallRows];
+    float* oh[kSmallRows];
+    for (int h = c0; h < c1;) {
+      const int kvh = h / group;
+      const int ng = std::min(kAttentionHeadSet, std::min(c1, (kvh + 1) * group) - h);
+      const float* qh[kAttentionHeadSet];
+      float* sc[kAttentionHeadSet];
+      for (int g = 0; g < ng; ++g) {
+        const int r = h + g - c0;
+        qh[g] = q + static_cast<int64_t>(h + g) * hd;
+        sc[g] = scores + r * n_keys;
+        off[r] = s.head_offset(kvh);
+        ex[r] = extra;
+        ne[r] = n_extra;
+        e[r] = sc[g];
+        oh[r] = out + static_cast<int64_t>(h + g) * hd;
+      }
+      head_scores512(ng, qh, sc, sums + (h - c0), k, row, s.head_offset(kvh), n_prefix, extra, n_keys, hd, s.scale, 0);
+      h += ng;
+    }
+    values_small<T, false>(c1 - c0, hd, v, row, off, n_prefix, ex, ne, e, sums, oh);
+  }
+}
+
 // Heads [h0, h1) in sets of up to 4 per KV head, AVX-512 forms.
 template <typename T>
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) void attention_avx512(
@@ -406,6 +536,10 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) void
   const int group = s.n_head / s.n_head_kv;
   const int64_t n_keys = n_prefix + n_extra;
   const int hd = s.head_dim;
+  if (hd <= 16) {
+    attention_small512(s, q, k, v, n_prefix, extra, n_extra, scores, out, h0, h1);
+    return;
+  }
   for (int h = h0; h < h1;) {
     const int kvh = h / group;
     const int ng = std::min(kAttentionHeadSet, std::min(h1, (kvh + 1) * group) - h);
@@ -458,15 +592,24 @@ __attribute__((target("avx2,fma,f16c"))) void attention_avx2(const AttentionShap
 
 // ---- Several tokens of one KV head (attention_kv_head) ------------------------
 
-// kt[d * 16 + u] = dim d of key j0 + u (u < 16, d < hd; hd % 16 == 0): four
-// 16x16 transposes (unpack 32-bit and 64-bit pairs within 128-bit lanes,
-// then two rounds of 128-bit lane shuffles).
+// kt[d * 16 + u] = dim d of key j0 + u (u < 16, d < hd; hd % 8 == 0): 16x16
+// transposes (unpack 32-bit and 64-bit pairs within 128-bit lanes, then two
+// rounds of 128-bit lane shuffles) of 16 dims at a time. A last 8 dims
+// (hd % 16 == 8) load as the low halves: dims 0-7 of the result come from
+// 128-bit lanes 0-1 of every step (c0, d0 below), so the upper halves are
+// never stored.
 template <typename T>
 LK_ATT_512 void transpose_keys16(const T* k, int64_t row, int64_t off, int64_t j0, int hd, float* kt) {
   for (int c = 0; c < hd; c += 16) {
+    const bool half = hd - c == 8;
     __m512 r[16], a[16], b[16];
+    if (half) {
 #pragma GCC unroll 16
-    for (int u = 0; u < 16; ++u) r[u] = ld16(k + (j0 + u) * row + off + c);
+      for (int u = 0; u < 16; ++u) r[u] = _mm512_castps256_ps512(ld8(k + (j0 + u) * row + off + c));
+    } else {
+#pragma GCC unroll 16
+      for (int u = 0; u < 16; ++u) r[u] = ld16(k + (j0 + u) * row + off + c);
+    }
 #pragma GCC unroll 8
     for (int i = 0; i < 8; ++i) {
       a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
@@ -490,6 +633,7 @@ LK_ATT_512 void transpose_keys16(const T* k, int64_t row, int64_t off, int64_t j
       const __m512 d1 = _mm512_shuffle_f32x4(b[8 + e], b[12 + e], 0xee);
       _mm512_store_ps(kt + (c + e) * 16, _mm512_shuffle_f32x4(c0, d0, 0x88));
       _mm512_store_ps(kt + (c + 4 + e) * 16, _mm512_shuffle_f32x4(c0, d0, 0xdd));
+      if (half) continue;
       _mm512_store_ps(kt + (c + 8 + e) * 16, _mm512_shuffle_f32x4(c1, d1, 0x88));
       _mm512_store_ps(kt + (c + 12 + e) * 16, _mm512_shuffle_f32x4(c1, d1, 0xdd));
     }
@@ -562,6 +706,46 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) void
       scores_rows16<1>(kt, hd, qr, s.scale, sc);
     }
   }
+  // Small heads: per token the prefix's last keys, its own rows and the
+  // softmax, head set by head set; then the value sums of kSmallRows rows
+  // (several tokens) at a time over the shared prefix and their own rows.
+  if (hd <= 16) {
+    float* sums = kt + 16 * hd;
+    for (int t = 0; t < nq; ++t) {
+      const int64_t n_keys = n_prefix + qs[t].n_extra;
+      for (int h = 0; h < group;) {
+        const int ng = std::min(kAttentionHeadSet, group - h);
+        const float* qh[kAttentionHeadSet];
+        float* sc[kAttentionHeadSet];
+        for (int g = 0; g < ng; ++g) {
+          qh[g] = q_row(t * group + h + g);
+          sc[g] = sc_row(t * group + h + g);
+        }
+        head_scores512(ng, qh, sc, sums + t * group + h, k, row, off, n_prefix, qs[t].extra, n_keys, hd, s.scale, n16);
+        h += ng;
+      }
+    }
+    const int chunk = hd == 8 ? kSmallRows : kSmallRows / 2;
+    for (int r0 = 0; r0 < rows; r0 += chunk) {
+      const int n = std::min(rows - r0, chunk);
+      int64_t offs[kSmallRows], ne[kSmallRows];
+      const int32_t* ex[kSmallRows];
+      const float* e[kSmallRows];
+      float sm[kSmallRows];
+      float* oh[kSmallRows];
+      for (int i = 0; i < n; ++i) {
+        const int r = r0 + i, t = r / group;
+        offs[i] = off;
+        ex[i] = qs[t].extra;
+        ne[i] = qs[t].n_extra;
+        e[i] = sc_row(r);
+        sm[i] = sums[r];
+        oh[i] = qs[t].out + static_cast<int64_t>(kvh * group + r % group) * hd;
+      }
+      values_small<T, true>(n, hd, v, row, offs, n_prefix, ex, ne, e, sm, oh);
+    }
+    return;
+  }
   // Per token: the prefix's last keys and its own rows, the softmax and the
   // values, in head sets as attention_avx512 runs them.
   for (int t = 0; t < nq; ++t) {
@@ -611,7 +795,7 @@ void attention_one_scalar(const AttentionShape& s, const float* q, const void* k
 void attention_kv_head(const AttentionShape& s, int kvh, const AttentionQuery* queries, int n_queries, const void* k,
                        const void* v, KVType type, int64_t n_prefix, float* scratch) {
   const int group = s.n_head / s.n_head_kv;
-  if (use_avx2() && use_avx512() && s.head_dim % 16 == 0) {
+  if (use_avx2() && use_avx512() && s.head_dim % 8 == 0) {
     if (type == KVType::F32)
       attention_kv_head_avx512(s, kvh, queries, n_queries, static_cast<const float*>(k), static_cast<const float*>(v),
                                n_prefix, scratch);

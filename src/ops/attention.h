@@ -36,10 +36,12 @@ struct AttentionShape {
 // KV cache element types supported by attention.
 enum class KVType { F32, F16 };
 
-// Heads that share a KV head are processed up to this many at a time; the
-// scores scratch holds one row of keys per head of a set.
+// Heads that share a KV head are processed up to this many at a time.
 inline constexpr int kAttentionHeadSet = 4;
-inline constexpr int64_t attention_scratch_floats(int64_t n_keys) { return kAttentionHeadSet * n_keys; }
+// The scores scratch holds one row of keys per head of a set, or (heads of
+// 8 or 16 dims, whose value sums run up to 12 heads side by side) of a chunk.
+inline constexpr int kAttentionScoreRows = 16;
+inline constexpr int64_t attention_scratch_floats(int64_t n_keys) { return kAttentionScoreRows * n_keys; }
 
 // q: [n_head * head_dim]. k, v: the cache, elements of `type`, key j of KV
 // head h at j * s.row_stride() + s.head_offset(h). scores: scratch of at least attention_scratch_floats(n_prefix +
@@ -80,6 +82,9 @@ struct AttentionQuery {
 // which is the per-key 8-lane chain and hsum8 of attention_one, lane by
 // lane, without a horizontal sum per key. Keys past the last full block and
 // each token's extra rows take attention_heads' path; so do other families.
+// Heads of 8 or 16 dims then run their value sums 12 (6) query rows at a
+// time, across tokens, each row in its own key order (one head's sums are
+// one or two FMA chains, which left the pass waiting on FMA latency).
 // scratch: attention_kv_head_scratch_floats(s, n_queries, n_keys) floats,
 // n_keys >= n_prefix + every query's n_extra. Single-threaded; threads call
 // it for different (kvh, tokens) with their own scratch.
@@ -88,7 +93,7 @@ void attention_kv_head(const AttentionShape& s, int kvh, const AttentionQuery* q
 inline int64_t attention_kv_head_scratch_floats(const AttentionShape& s, int n_queries, int64_t n_keys) {
   const int64_t rows = static_cast<int64_t>(n_queries) * (s.n_head / s.n_head_kv);
   const int64_t stride = (n_keys + 15) / 16 * 16;
-  return rows * stride + 16 * static_cast<int64_t>(s.head_dim) + 16 + attention_scratch_floats(n_keys);
+  return rows * stride + 16 * static_cast<int64_t>(s.head_dim) + 16 + rows + attention_scratch_floats(n_keys);
 }
 
 // The scalar twin (reference for tests).
