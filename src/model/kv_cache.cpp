@@ -8,11 +8,15 @@
 namespace lookahead {
 
 KVCache::KVCache(int n_layer, int n_head_kv, int head_dim, int n_ctx, int max_batch, KVType type)
-    : type_(type), n_ctx_(n_ctx), max_batch_(max_batch), n_head_kv_(n_head_kv), head_dim_(head_dim) {
-  const size_t bytes = static_cast<size_t>(n_head_kv) * head_stride() * elem_bytes();
-  k_.assign(n_layer, std::vector<uint8_t>(bytes));
-  v_.assign(n_layer, std::vector<uint8_t>(bytes));
-}
+    : type_(type),
+      n_ctx_(n_ctx),
+      max_batch_(max_batch),
+      n_layer_(n_layer),
+      n_head_kv_(n_head_kv),
+      head_dim_(head_dim),
+      layer_bytes_(static_cast<size_t>(n_head_kv) * head_stride() * elem_bytes()),
+      k_(n_layer * layer_bytes_),
+      v_(n_layer * layer_bytes_) {}
 
 void KVCache::store(int layer, int64_t row, const float* k, const float* v) {
   for (int h = 0; h < n_head_kv_; ++h) {
@@ -20,11 +24,11 @@ void KVCache::store(int layer, int64_t row, const float* k, const float* v) {
     const float* kh = k + static_cast<int64_t>(h) * head_dim_;
     const float* vh = v + static_cast<int64_t>(h) * head_dim_;
     if (type_ == KVType::F32) {
-      std::memcpy(k_[layer].data() + off, kh, head_dim_ * 4);
-      std::memcpy(v_[layer].data() + off, vh, head_dim_ * 4);
+      std::memcpy(static_cast<uint8_t*>(this->k(layer)) + off, kh, head_dim_ * 4);
+      std::memcpy(static_cast<uint8_t*>(this->v(layer)) + off, vh, head_dim_ * 4);
     } else {
-      auto* kd = reinterpret_cast<uint16_t*>(k_[layer].data() + off);
-      auto* vd = reinterpret_cast<uint16_t*>(v_[layer].data() + off);
+      auto* kd = reinterpret_cast<uint16_t*>(static_cast<uint8_t*>(this->k(layer)) + off);
+      auto* vd = reinterpret_cast<uint16_t*>(static_cast<uint8_t*>(this->v(layer)) + off);
       for (int i = 0; i < head_dim_; ++i) {
         kd[i] = fp32_to_fp16(kh[i]);
         vd[i] = fp32_to_fp16(vh[i]);
@@ -46,11 +50,11 @@ void KVCache::commit(std::span<const int32_t> batch_rows) {
     const size_t from = static_cast<size_t>(n_past_ + src) * row_bytes;
     const size_t to = static_cast<size_t>(n_past_ + i) * row_bytes;
     if (from == to) continue;
-    for (size_t l = 0; l < k_.size(); ++l)
+    for (int l = 0; l < n_layer_; ++l)
       for (int h = 0; h < n_head_kv_; ++h) {
-        const size_t hb = h * head_bytes;
-        std::memmove(k_[l].data() + hb + to, k_[l].data() + hb + from, row_bytes);
-        std::memmove(v_[l].data() + hb + to, v_[l].data() + hb + from, row_bytes);
+        const size_t hb = l * layer_bytes_ + h * head_bytes;
+        std::memmove(k_.data() + hb + to, k_.data() + hb + from, row_bytes);
+        std::memmove(v_.data() + hb + to, v_.data() + hb + from, row_bytes);
       }
   }
   n_past_ += static_cast<int>(batch_rows.size());
@@ -68,9 +72,7 @@ void KVCache::truncate(int n) {
 }
 
 size_t KVCache::bytes() const {
-  size_t b = 0;
-  for (size_t l = 0; l < k_.size(); ++l) b += k_[l].size() + v_[l].size();
-  return b;
+  return 2 * static_cast<size_t>(n_layer_) * layer_bytes_;
 }
 
 }  // namespace lookahead

@@ -19,6 +19,10 @@
 //   store() scatters a token's n_head_kv * head_dim values to row r of
 //   every head; commit() moves a row within every head.
 //
+// Memory: one anonymous mapping for every layer's K and one for V
+// (AlignedBuffer), so pages are committed as rows are first written: a
+// long context costs memory for the rows it uses, not at construction.
+//
 // Not thread-safe: owned and used by one InferenceContext.
 #pragma once
 
@@ -27,6 +31,7 @@
 #include <vector>
 
 #include "ops/attention.h"
+#include "util/aligned_buffer.h"
 
 namespace lookahead {
 
@@ -43,8 +48,8 @@ class KVCache {
   int64_t row_stride() const { return head_dim_; }
   int64_t head_stride() const { return static_cast<int64_t>(n_ctx_ + max_batch_) * head_dim_; }
 
-  void* k(int layer) { return k_[layer].data(); }
-  void* v(int layer) { return v_[layer].data(); }
+  void* k(int layer) { return k_.data() + layer * layer_bytes_; }
+  void* v(int layer) { return v_.data() + layer * layer_bytes_; }
   // Stores a token's float K and V (n_head_kv * head_dim each, heads side
   // by side) as (layer, row), converting to the cache type.
   void store(int layer, int64_t row, const float* k, const float* v);
@@ -61,8 +66,9 @@ class KVCache {
  private:
   KVType type_ = KVType::F32;
   int n_ctx_ = 0, max_batch_ = 0, n_past_ = 0;
-  int n_head_kv_ = 0, head_dim_ = 0;
-  std::vector<std::vector<uint8_t>> k_, v_;
+  int n_layer_ = 0, n_head_kv_ = 0, head_dim_ = 0;
+  size_t layer_bytes_ = 0;
+  AlignedBuffer k_, v_;  // n_layer_ * layer_bytes_ each
 };
 
 }  // namespace lookahead
