@@ -126,10 +126,13 @@ const float* InferenceContext::forward(const Batch& b) {
         attention_kv_head(att_, kvh, qs, i1 - i0, kc, vc, kv_.type(), n_past, scratch);
       }
     };
+    // Small ops take one chunk per thread (see matmul: each claimed chunk
+    // costs cache-line moves between cores), large ones the balanced split.
     const int64_t att_work = static_cast<int64_t>(n) * (n_past + n) * d;
+    const int cpt = att_work < (1 << 22) ? 1 : 4;
     if (att_work < (1 << 16)) attend(0, static_cast<int64_t>(n) * nh, 0);
-    else if (n == 1 || n_past < 16) pool_.parallel_for_balanced(static_cast<int64_t>(n) * nh, 1, attend);
-    else pool_.parallel_for_balanced(n_tiles * nkv, 1, attend_tiles);
+    else if (n == 1 || n_past < 16) pool_.parallel_for_chunks(static_cast<int64_t>(n) * nh, 1, cpt, attend);
+    else pool_.parallel_for_chunks(n_tiles * nkv, 1, cpt, attend_tiles);
     matmul(L.wo, att_out_.data(), d, n, xb_.data(), d, pool);
     for (int64_t i = 0; i < static_cast<int64_t>(n) * d; ++i) x_[i] += xb_[i];
 
@@ -137,10 +140,10 @@ const float* InferenceContext::forward(const Batch& b) {
     const MatmulOut gate_up[] = {{&L.w_gate, ff_a_.data(), ff}, {&L.w_up, ff_b_.data(), ff}};
     matmul_multi(gate_up, 2, xb_.data(), d, n, pool);
     // SwiGLU, elementwise (so any split across threads gives the same bytes);
-    // worth two threads from a few thousand elements.
+    // worth two threads from a few thousand elements, one chunk each.
     auto act = [&](int64_t i0, int64_t i1, int) { swiglu(ff_a_.data() + i0, ff_b_.data() + i0, i1 - i0); };
     const int64_t n_ff = static_cast<int64_t>(n) * ff;
-    if (n_ff >= 4096) pool_.parallel_for_balanced(n_ff, 1024, act);
+    if (n_ff >= 4096) pool_.parallel_for(n_ff, 1024, act);
     else act(0, n_ff, 0);
     matmul(L.w_down, ff_a_.data(), ff, n, xb_.data(), d, pool);
     for (int64_t i = 0; i < static_cast<int64_t>(n) * d; ++i) x_[i] += xb_[i];
