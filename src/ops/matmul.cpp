@@ -671,10 +671,24 @@ void p16f_rows(const Job& j, int64_t r0, int64_t r1) {
 // One group's 8 vpdpbusd steps into is[R][T]: weight vector j of each row
 // (NIBBLES: the low, then the high nibbles of 4 vectors; else 8 byte
 // vectors) against activation vector j of each token.
+//
+// The 8 steps of a (row, token) are a chain of dependent vpdpbusd; with
+// fewer than 8 (row, token) pairs in the tile (decode: 4 rows) the chains
+// alone left the kernel waiting on their latency, so the steps then go to
+// S = 2 or 4 partial sums per pair, added at the end: int32 sums are exact,
+// so the same bits in any order.
 template <bool NIBBLES, int R, int T>
 __attribute__((always_inline, target("avx512f,avx512bw,avx512vnni"))) inline void p16_group_sums(
     const uint8_t* ws, size_t qstride, const uint8_t* xs, size_t astride, __m512i (&is)[R][T]) {
+  constexpr int S = R * T >= 8 ? 1 : R * T >= 4 ? 2 : 4;
   const __m512i m4 = _mm512_set1_epi8(15);
+  __m512i part[S][R][T];
+#pragma GCC unroll 4
+  for (int p = 0; p < S; ++p)
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) part[p][r][t] = p == 0 ? is[r][t] : _mm512_setzero_si512();
 #pragma GCC unroll 8
   for (int j = 0; j < 8; ++j) {
     __m512i wv[R];
@@ -691,9 +705,18 @@ __attribute__((always_inline, target("avx512f,avx512bw,avx512vnni"))) inline voi
     for (int t = 0; t < T; ++t) {
       const __m512i xv = _mm512_load_si512(xs + t * astride + j * 64);
 #pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) is[r][t] = _mm512_dpbusd_epi32(is[r][t], wv[r], xv);
+      for (int r = 0; r < R; ++r) part[j % S][r][t] = _mm512_dpbusd_epi32(part[j % S][r][t], wv[r], xv);
     }
   }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      __m512i sum = part[0][r][t];
+#pragma GCC unroll 4
+      for (int p = 1; p < S; ++p) sum = _mm512_add_epi32(sum, part[p][r][t]);
+      is[r][t] = sum;
+    }
 }
 
 // p16_group_sums for one row whose group is already in registers (v: the
@@ -806,9 +829,18 @@ LK_AVX512 inline void k16_accumulate(const K16Scales& k, __m512i is, const uint8
   acc = _mm512_fmadd_ps(_mm512_mul_ps(k.m, xsum), _mm512_xor_ps(_mm512_mul_ps(k.dmin, dx), sign), acc);
 }
 
+// Where a P16 tile's outputs go and what it prefetches: its R rows are
+// qstride / sstride bytes apart (passed beside this), output row r at
+// y + r * ystep, and at each group step it prefetches the lines q / s bytes
+// past each row's quants / scales there (q = 0: none).
+struct P16Next {
+  int64_t ystep = 1;
+  size_t q = 0, s = 0;
+};
+
 template <int R, int T>
 LK_AVX512 void p16k_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, size_t sstride, const uint8_t* act,
-                         size_t astride, int64_t nsg, float* y, int64_t ldy, bool pf) {
+                         size_t astride, int64_t nsg, float* y, int64_t ldy, const P16Next& nx) {
   alignas(64) float acc[R][T][16] = {};
   const uint8_t* xd = act + nsg * 512;
   const uint8_t* xs16 = act + nsg * 576;
@@ -818,11 +850,11 @@ LK_AVX512 void p16k_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, s
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) is[r][t] = _mm512_setzero_si512();
-    if (pf) {
+    if (nx.q) {
       // As p16_tile's Q4_0: the next tile's quants and scales (Q4_K_M
       // decode -11 %; 32000x2048 single-threaded 1.56 -> 1.06 ms).
-      prefetch_rows<R, 256>(qs + R * qstride + s * 256, qstride);
-      prefetch_rows<R, 1>(sc + R * sstride + s * kK16Unit, sstride);
+      prefetch_rows<R, 256>(qs + nx.q + s * 256, qstride);
+      prefetch_rows<R, 1>(sc + nx.s + s * kK16Unit, sstride);
     }
     p16_group_sums<true, R, T>(qs + s * 256, qstride, act + s * 512, astride, is);
 #pragma GCC unroll 16
@@ -837,7 +869,7 @@ LK_AVX512 void p16k_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, s
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum16(_mm512_load_ps(acc[r][t]));
+    for (int t = 0; t < T; ++t) y[t * ldy + r * nx.ystep] = hsum16(_mm512_load_ps(acc[r][t]));
 }
 
 // Q4_K at k <= 4 without a load-time copy, as p16_row_direct: each full
@@ -951,7 +983,7 @@ LK_AVX512 void p16q6_row_direct(const uint8_t* row_bytes, const uint8_t* act, si
 
 template <int R, int T>
 LK_AVX512 void p16q6_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, size_t sstride, const uint8_t* act,
-                          size_t astride, int64_t nb, float* y, int64_t ldy, bool pf) {
+                          size_t astride, int64_t nb, float* y, int64_t ldy, const P16Next& nx) {
   alignas(64) float acc[R][T][16] = {};
   const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
   const uint8_t* xd = act + nb * 256;
@@ -965,11 +997,11 @@ LK_AVX512 void p16q6_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, 
       for (int r = 0; r < R; ++r) is[r][t] = o;
     }
     const uint8_t* xs = act + b * 256;
-    if (pf) {
+    if (nx.q) {
       // The next tile's quants and scales, as p16k_tile (32000x2048
       // single-threaded 2.34 -> 1.34 ms).
-      prefetch_rows<R, 192>(qs + R * qstride + b * 192, qstride);
-      prefetch_rows<R, 1>(sc + R * sstride + b * kQ6Unit, sstride);
+      prefetch_rows<R, 192>(qs + nx.q + b * 192, qstride);
+      prefetch_rows<R, 1>(sc + nx.s + b * kQ6Unit, sstride);
     }
 #pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) {
@@ -1006,7 +1038,7 @@ LK_AVX512 void p16q6_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, 
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum16(_mm512_load_ps(acc[r][t]));
+    for (int t = 0; t < T; ++t) y[t * ldy + r * nx.ystep] = hsum16(_mm512_load_ps(acc[r][t]));
 }
 
 // Rows [r, r + R) x tokens [0, T): qs/sc point at row r's first group. The
@@ -1015,7 +1047,7 @@ LK_AVX512 void p16q6_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, 
 // R*T + R + 1 zmm.
 template <TensorType TY, int R, int T>
 LK_AVX512 void p16_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, size_t sstride, const uint8_t* act,
-                        size_t astride, int64_t nsg, float* y, int64_t ldy, bool pf) {
+                        size_t astride, int64_t nsg, float* y, int64_t ldy, const P16Next& nx) {
   constexpr size_t QB = p16_qbytes<TY>();
   alignas(64) float acc[R][T][16] = {};
   const uint8_t* xd = act + nsg * 512;
@@ -1029,13 +1061,13 @@ LK_AVX512 void p16_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, si
       for (int r = 0; r < R; ++r) is[r][t] = o;
     }
     const uint8_t* ws = qs + s * QB;
-    if (pf) {
-      // Single token: memory-bound. Fetch the next tile's rows (R rows on),
-      // quants and scales, at this group while this tile computes (Q4_0
-      // decode +3-4 %, the scales another 2 %; Q8_0, with twice the lines
-      // per group, ran 4-7 % slower with it).
-      prefetch_rows<R, QB>(ws + R * qstride, qstride);
-      prefetch_rows<R, 1>(sc + R * sstride + s * 32, sstride);
+    if (nx.q) {
+      // Single token: memory-bound. Fetch the next rows' quants and scales
+      // at this group while this tile computes (Q4_0 decode +3-4 %, the
+      // scales another 2 %; Q8_0, with twice the lines per group, ran 4-7 %
+      // slower with it).
+      prefetch_rows<R, QB>(ws + nx.q, qstride);
+      prefetch_rows<R, 1>(sc + nx.s + s * 32, sstride);
     }
     p16_group_sums<TY == TensorType::Q4_0, R, T>(ws, qstride, act + s * 512, astride, is);
 #pragma GCC unroll 16
@@ -1050,7 +1082,7 @@ LK_AVX512 void p16_tile(const uint8_t* qs, size_t qstride, const uint8_t* sc, si
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) y[t * ldy + r] = hsum16(_mm512_load_ps(acc[r][t]));
+    for (int t = 0; t < T; ++t) y[t * ldy + r * nx.ystep] = hsum16(_mm512_load_ps(acc[r][t]));
 }
 
 // k <= 4 over a matrix without a load-time copy: a row read in the GGUF
@@ -1375,10 +1407,13 @@ void q32_rows_avx2(const Job& j, int64_t r0, int64_t r1) {
 
 // Token tile width of the P16 kernels for k > 1.
 constexpr int kP16Tokens = 4;
+// Row streams of a pass with one token tile (p16_rows; 8 were no faster).
+constexpr int kK1Streams = 4;
 
 // Rows [r0, r1) of a matrix in one of the P16 layouts (st: bytes per row
-// of its two parts). tile.template operator()<R, T>(qs, sc, r, t0) runs
-// rows [r, r + R) x tokens [t0, t0 + T) whose groups start at qs / sc.
+// of its two parts). tile.template operator()<R, T>(qs, sc, r, t0, step)
+// runs rows r, r + step, ... (R of them) x tokens [t0, t0 + T) whose
+// groups start at qs / sc.
 // Reads the load-time copy when there is one. Without it, k <= kP16Tokens
 // runs direct.template operator()<T>(row, act, y) on each GGUF row (row's
 // bytes, the first token's activations and output; see p16_row_direct),
@@ -1399,7 +1434,7 @@ void p16_rows(const Job& j, int64_t r0, int64_t r1, P16Strides st, Tile&& tile, 
   }
   auto run = [&](const uint8_t* qs, const uint8_t* sc, int64_t a, int64_t b) {
     auto t = [&]<int R, int T>(int64_t r, int t0) {
-      tile.template operator()<R, T>(qs + (r - a) * st.qs, sc + (r - a) * st.sc, r, t0);
+      tile.template operator()<R, T>(qs + (r - a) * st.qs, sc + (r - a) * st.sc, r, t0, 1);
     };
     // k = 1: Q8_0 8 rows at a time (decode -10 %; Q4_0 neutral, the
     // prefetching Q4_K / Q6_K tiles 8 % slower), the others 4.
@@ -1408,7 +1443,26 @@ void p16_rows(const Job& j, int64_t r0, int64_t r1, P16Strides st, Tile&& tile, 
     else row_tiles<4, kP16Tokens>(a, b, j.n_tokens, t);
   };
   if (w.packed) {
-    run(w.packed + r0 * st.qs, w.packed + w.rows * st.qs + r0 * st.sc, r0, r1);
+    const uint8_t* qs = w.packed + r0 * st.qs;
+    const uint8_t* sc = w.packed + w.rows * st.qs + r0 * st.sc;
+    // Up to kP16Tokens tokens (one token tile; decode) read the range as
+    // kK1Streams streams, a tile taking one row from each (rows i, i + q,
+    // i + 2q, ...; its outputs q apart): the hardware prefetchers then
+    // follow several streams at once, where the consecutive rows of a
+    // 4-row tile made one (TinyLlama's ffn matrices cycling through 22
+    // layers, k = 1: Q4_0 44 -> 52 GB/s, Q4_K_M 42 -> 47, Q8_0 47 -> 50;
+    // whole decode passes Q4_0 -15 %, Q4_K_M -13 %, Q8_0 -4 %; k = 2, 4
+    // -3 to -8 %). Rows left over take the tiles below.
+    int64_t done = 0;
+    if (j.n_tokens <= kP16Tokens) {
+      const int64_t q = (r1 - r0) / kK1Streams;
+      auto streams = [&]<int R, int T>(int) {
+        for (int64_t i = 0; i < q; ++i) tile.template operator()<R, T>(qs + i * st.qs, sc + i * st.sc, r0 + i, 0, q);
+      };
+      tail_tile<kK1Streams, kP16Tokens>(j.n_tokens, 0, streams);
+      done = q * kK1Streams;
+    }
+    run(qs + done * st.qs, sc + done * st.sc, r0 + done, r1);
     return;
   }
   constexpr int64_t kChunk = 16;
@@ -1435,15 +1489,24 @@ inline bool p16_prefetch(const Job& j, int t0, bool at_k1) {
   return t0 == TokenTiles<kP16Tokens, false>(j.n_tokens).second();
 }
 
+// The P16Next of an R-row tile whose rows are `step` rows apart (p16_rows):
+// it prefetches the next tile's rows (R rows on), or with decode's streams
+// the next row of each stream.
+inline P16Next p16_next(const Job& j, int t0, bool at_k1, int R, const P16Strides& st, int64_t step) {
+  if (!p16_prefetch(j, t0, at_k1)) return {step, 0, 0};
+  const size_t ahead = step == 1 ? R : 1;
+  return {step, ahead * st.qs, ahead * st.sc};
+}
+
 template <TensorType TY>
 void q32_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const int64_t nsg = p16_groups(j.w->cols), nb = j.w->cols / kQK;
   const P16Strides st = p16_strides(TY, j.w->cols);
   p16_rows(
       j, r0, r1, st,
-      [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
-        p16_tile<TY, R, T>(qs, st.qs, sc, st.sc, j.act + t0 * j.act_stride, j.act_stride, nsg, j.y + t0 * j.ldy + r,
-                           j.ldy, p16_prefetch(j, t0, TY != TensorType::Q8_0));
+      [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0, int64_t step) {
+        p16_tile<TY, R, T>(qs, st.qs * step, sc, st.sc * step, j.act + t0 * j.act_stride, j.act_stride, nsg,
+                           j.y + t0 * j.ldy + r, j.ldy, p16_next(j, t0, TY != TensorType::Q8_0, R, st, step));
       },
       [&]<int T>(const uint8_t* row, const uint8_t* act, float* y) {
         p16_row_direct<TY, T>(row, act, j.act_stride, nsg, nb, y, j.ldy);
@@ -1455,9 +1518,9 @@ void q4k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const P16Strides st = p16_strides(TensorType::Q4_K, j.w->cols);
   p16_rows(
       j, r0, r1, st,
-      [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
-        p16k_tile<R, T>(qs, st.qs, sc, st.sc, j.act + t0 * j.act_stride, j.act_stride, nsg, j.y + t0 * j.ldy + r,
-                        j.ldy, p16_prefetch(j, t0, true));
+      [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0, int64_t step) {
+        p16k_tile<R, T>(qs, st.qs * step, sc, st.sc * step, j.act + t0 * j.act_stride, j.act_stride, nsg,
+                        j.y + t0 * j.ldy + r, j.ldy, p16_next(j, t0, true, R, st, step));
       },
       [&]<int T>(const uint8_t* row, const uint8_t* act, float* y) {
         p16k_row_direct<T>(row, act, j.act_stride, nsg, ng, y, j.ldy);
@@ -1469,9 +1532,9 @@ void q6k_rows_avx512(const Job& j, int64_t r0, int64_t r1) {
   const P16Strides st = p16_strides(TensorType::Q6_K, j.w->cols);
   p16_rows(
       j, r0, r1, st,
-      [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0) {
-        p16q6_tile<R, T>(qs, st.qs, sc, st.sc, j.act + t0 * j.act_stride, j.act_stride, nb, j.y + t0 * j.ldy + r,
-                         j.ldy, p16_prefetch(j, t0, true));
+      [&]<int R, int T>(const uint8_t* qs, const uint8_t* sc, int64_t r, int t0, int64_t step) {
+        p16q6_tile<R, T>(qs, st.qs * step, sc, st.sc * step, j.act + t0 * j.act_stride, j.act_stride, nb,
+                         j.y + t0 * j.ldy + r, j.ldy, p16_next(j, t0, true, R, st, step));
       },
       [&]<int T>(const uint8_t* row, const uint8_t* act, float* y) {
         p16q6_row_direct<T>(row, act, j.act_stride, nb, y, j.ldy);
