@@ -192,6 +192,12 @@ LK_ATT_AVX2 float softmax_numerators(float* scores, int64_t n_keys) {
   return exp_sum_from(scores, 0, n_keys, scores_max(scores, n_keys), _mm256_setzero_ps());
 }
 
+// The value sums' last step, as the twin: out[0 .. 8 n) = acc[0 .. n) * (1 / sum).
+LK_ATT_AVX2 void store_normalized(const __m256* acc, int n, float sum, float* out) {
+  const __m256 vinv = _mm256_set1_ps(1.0f / sum);
+  for (int u = 0; u < n; ++u) _mm256_storeu_ps(out + 8 * u, _mm256_mul_ps(acc[u], vinv));
+}
+
 // Weighted values of V heads sharing a KV head: oh[g] = sum_j e[g][j] * v_j
 // / sums[g]. The outputs stay in registers (head_dim <= 64 per pass; larger
 // heads go in 64-wide column blocks). A block's vector count is a template
@@ -220,10 +226,7 @@ LK_ATT_AVX2 void values_cols(const T* v, int64_t row, int64_t off, int64_t n_pre
       for (int g = 0; g < V; ++g) acc[g][u] = _mm256_fmadd_ps(p[g], vv, acc[g][u]);
     }
   }
-  for (int g = 0; g < V; ++g) {
-    const __m256 vinv = _mm256_set1_ps(1.0f / sums[g]);
-    for (int u = 0; u < n_vec; ++u) _mm256_storeu_ps(oh[g] + c0 + 8 * u, _mm256_mul_ps(acc[g][u], vinv));
-  }
+  for (int g = 0; g < V; ++g) store_normalized(acc[g], n_vec, sums[g], oh[g] + c0);
 }
 
 template <typename T, int V>
@@ -463,11 +466,7 @@ LK_ATT_512 void values_rows(const T* v, int64_t row, const int64_t* off, int64_t
     }
   }
 #pragma GCC unroll 16
-  for (int r = 0; r < RR; ++r) {
-    const __m256 vinv = _mm256_set1_ps(1.0f / sums[r]);
-#pragma GCC unroll 2
-    for (int u = 0; u < NV; ++u) _mm256_storeu_ps(oh[r] + 8 * u, _mm256_mul_ps(acc[r][u], vinv));
-  }
+  for (int r = 0; r < RR; ++r) store_normalized(acc[r], NV, sums[r], oh[r]);
 }
 
 // values_rows over n <= kSmallRows rows (head_dim 8 or 16): the missing
