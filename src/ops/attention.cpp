@@ -239,6 +239,203 @@ LK_ATT_AVX2 void values_group(const T* v, int64_t row, int64_t off, int64_t n_pr
   }
 }
 
+// Small heads (head_dim 8 or 16). A head set's value sums are then one or
+// two accumulator chains that wait on the FMA latency key after key (with
+// stories260K's 8-dim heads, 2 per KV head, most of a lookahead step), so
+// the value pass runs kSmallRows query rows side by side instead: each row
+// still does exactly the per-head sequence (out[i] = fma(e_j, v_j[i],
+// out[i]) over its keys in order, then * 1 / sum), only interleaved.
+constexpr int kSmallRows = 12;
+
+// Value sums of RR rows of NV ymm each: the shared prefix keys [0, n_prefix)
+// (SHARED: every row reads one KV head, at off[0], so one load of a value
+// row serves them all; else row r reads at off[r]), then row r's
+// n_extra[r] keys extra[r][..], the rows side by side, each step's sum kept
+// only where the row has that key (a blend, so a row with fewer keys keeps
+// its sums). e[r][j]: key j's numerator. Both families (AVX2 code; 12 ymm
+// accumulators fit AVX2's 16 registers).
+template <typename T, int RR, int NV, bool SHARED>
+LK_ATT_AVX2 void values_rows(const T* v, int64_t row, const int64_t* off, int64_t n_prefix, const int32_t* const* extra,
+                            const int64_t* n_extra, const float* const* e, const float* sums, float* const* oh) {
+  __m256 acc[RR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < RR; ++r)
+#pragma GCC unroll 2
+    for (int u = 0; u < NV; ++u) acc[r][u] = _mm256_setzero_ps();
+  for (int64_t j = 0; j < n_prefix; ++j) {
+    if constexpr (SHARED) {
+      const T* vr = v + j * row + off[0];
+      __m256 vv[NV];
+#pragma GCC unroll 2
+      for (int u = 0; u < NV; ++u) vv[u] = ld8(vr + 8 * u);
+#pragma GCC unroll 16
+      for (int r = 0; r < RR; ++r) {
+        const __m256 p = _mm256_set1_ps(e[r][j]);
+#pragma GCC unroll 2
+        for (int u = 0; u < NV; ++u) acc[r][u] = _mm256_fmadd_ps(p, vv[u], acc[r][u]);
+      }
+    } else {
+#pragma GCC unroll 16
+      for (int r = 0; r < RR; ++r) {
+        const T* vr = v + j * row + off[r];
+        const __m256 p = _mm256_set1_ps(e[r][j]);
+#pragma GCC unroll 2
+        for (int u = 0; u < NV; ++u) acc[r][u] = _mm256_fmadd_ps(p, ld8(vr + 8 * u), acc[r][u]);
+      }
+    }
+  }
+  int64_t max_extra = 0;
+  for (int r = 0; r < RR; ++r) max_extra = std::max(max_extra, n_extra[r]);
+  for (int64_t m = 0; m < max_extra; ++m) {
+#pragma GCC unroll 16
+    for (int r = 0; r < RR; ++r) {
+      const bool on = m < n_extra[r];
+      // Off: cache row 0 and a zero weight, both ignored under the mask.
+      const T* vr = v + (on ? extra[r][m] : 0) * row + off[r];
+      const __m256 p = _mm256_set1_ps(on ? e[r][n_prefix + m] : 0.0f);
+      const __m256 keep = _mm256_castsi256_ps(_mm256_set1_epi32(on ? -1 : 0));
+#pragma GCC unroll 2
+      for (int u = 0; u < NV; ++u)
+        acc[r][u] = _mm256_blendv_ps(acc[r][u], _mm256_fmadd_ps(p, ld8(vr + 8 * u), acc[r][u]), keep);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < RR; ++r) store_normalized(acc[r], NV, sums[r], oh[r]);
+}
+
+// The per-row inputs of one values_rows pass (see there).
+struct SmallRows {
+  int64_t off[kSmallRows], n_extra[kSmallRows];
+  const int32_t* extra[kSmallRows];
+  const float* e[kSmallRows];
+  float sums[kSmallRows];
+  float* oh[kSmallRows];
+  void set(int r, int64_t o, const int32_t* x, int64_t nx, const float* er, float* out) {
+    off[r] = o;
+    extra[r] = x;
+    n_extra[r] = nx;
+    e[r] = er;
+    oh[r] = out;
+  }
+};
+
+template <typename T, int RR, int NV, bool SHARED>
+LK_ATT_AVX2 void values_rows_of(const T* v, int64_t row, int64_t n_prefix, const SmallRows& rows) {
+  values_rows<T, RR, NV, SHARED>(v, row, rows.off, n_prefix, rows.extra, rows.n_extra, rows.e, rows.sums, rows.oh);
+}
+
+// values_rows over rows [0, n) of `rows` (n <= kSmallRows, head_dim 8 or
+// 16): the missing rows repeat row 0's inputs into a dummy output.
+template <typename T, bool SHARED>
+LK_ATT_AVX2 void values_small(int n, int hd, const T* v, int64_t row, int64_t n_prefix, SmallRows& rows) {
+  alignas(32) float dummy[16];
+  for (int r = n; r < kSmallRows; ++r) {
+    rows.set(r, rows.off[0], rows.extra[0], rows.n_extra[0], rows.e[0], dummy);
+    rows.sums[r] = rows.sums[0];
+  }
+  // As many accumulators as rows (a decode thread's 4 heads need not pay
+  // for 12), in steps of 4 (hd 8) or 2 (hd 16).
+  const int lanes = n * (hd / 8);  // ymm accumulators the rows need
+  if (lanes <= 4) hd == 8 ? values_rows_of<T, 4, 1, SHARED>(v, row, n_prefix, rows)
+                          : values_rows_of<T, 2, 2, SHARED>(v, row, n_prefix, rows);
+  else if (lanes <= 8) hd == 8 ? values_rows_of<T, 8, 1, SHARED>(v, row, n_prefix, rows)
+                               : values_rows_of<T, 4, 2, SHARED>(v, row, n_prefix, rows);
+  else hd == 8 ? values_rows_of<T, kSmallRows, 1, SHARED>(v, row, n_prefix, rows)
+               : values_rows_of<T, kSmallRows / 2, 2, SHARED>(v, row, n_prefix, rows);
+}
+
+// attention_heads' per-token path for head_dim 8 or 16: the heads in chunks
+// of kSmallRows (hd 8) or kSmallRows / 2 (hd 16), each chunk's scores and
+// softmax head set by head set (scores(ng, qh, sc, sums, kvh): the
+// family's) into its own score rows, then one values_rows pass.
+template <typename T, typename Scores>
+LK_ATT_AVX2 void attention_small(const AttentionShape& s, int set_max, const float* q, const T* v, int64_t n_prefix,
+                                 const int32_t* extra, int64_t n_extra, float* scores, float* out, int h0, int h1,
+                                 Scores&& head_scores) {
+  const int group = s.n_head / s.n_head_kv;
+  const int64_t n_keys = n_prefix + n_extra;
+  const int hd = s.head_dim, chunk = hd == 8 ? kSmallRows : kSmallRows / 2;
+  SmallRows rows;
+  for (int c0 = h0; c0 < h1; c0 += chunk) {
+    const int c1 = std::min(h1, c0 + chunk);
+    for (int h = c0; h < c1;) {
+      const int kvh = h / group;
+      const int ng = std::min(set_max, std::min(c1, (kvh + 1) * group) - h);
+      const float* qh[kAttentionHeadSet];
+      float* sc[kAttentionHeadSet];
+      for (int g = 0; g < ng; ++g) {
+        const int r = h + g - c0;
+        qh[g] = q + static_cast<int64_t>(h + g) * hd;
+        sc[g] = scores + r * n_keys;
+        rows.set(r, s.head_offset(kvh), extra, n_extra, sc[g], out + static_cast<int64_t>(h + g) * hd);
+      }
+      head_scores(ng, qh, sc, rows.sums + (h - c0), kvh);
+      h += ng;
+    }
+    values_small<T, false>(c1 - c0, hd, v, s.row_stride(), n_prefix, rows);
+  }
+}
+
+// attention_kv_head for head_dim 8 or 16: per token its keys' scores from
+// j0 on and the softmax, head set by head set (scores(ng, qh, sc, sums, t):
+// the family's; the keys before j0 are already in the score rows), then the
+// value sums of up to kSmallRows rows of several tokens at a time over the
+// shared prefix and their own rows. sc_row(r): query row r's scores (r = t
+// * group + head within the KV head); sums: one float per row.
+template <typename T, typename ScRow, typename Scores>
+LK_ATT_AVX2 void kv_head_small(const AttentionShape& s, int kvh, const AttentionQuery* qs, int nq, const T* v,
+                               int64_t n_prefix, int set_max, ScRow&& sc_row, float* sums, Scores&& head_scores) {
+  const int group = s.n_head / s.n_head_kv, hd = s.head_dim;
+  const int rows = nq * group;
+  for (int t = 0; t < nq; ++t)
+    for (int h = 0; h < group;) {
+      const int ng = std::min(set_max, group - h);
+      const float* qh[kAttentionHeadSet];
+      float* sc[kAttentionHeadSet];
+      for (int g = 0; g < ng; ++g) {
+        qh[g] = qs[t].q + static_cast<int64_t>(kvh * group + h + g) * hd;
+        sc[g] = sc_row(t * group + h + g);
+      }
+      head_scores(ng, qh, sc, sums + t * group + h, t);
+      h += ng;
+    }
+  const int chunk = hd == 8 ? kSmallRows : kSmallRows / 2;
+  SmallRows rs;
+  for (int r0 = 0; r0 < rows; r0 += chunk) {
+    const int n = std::min(rows - r0, chunk);
+    for (int i = 0; i < n; ++i) {
+      const int r = r0 + i, t = r / group;
+      rs.set(i, s.head_offset(kvh), qs[t].extra, qs[t].n_extra, sc_row(r),
+             qs[t].out + static_cast<int64_t>(kvh * group + r % group) * hd);
+      rs.sums[i] = sums[r];
+    }
+    values_small<T, true>(n, hd, v, s.row_stride(), n_prefix, rs);
+  }
+}
+
+// kv_head_small with the AVX2 scores (no transposed key tile: every key
+// through scores_group), for the Lanes8 family.
+template <typename T>
+__attribute__((target("avx2,fma,f16c"))) void attention_kv_head_small_avx2(const AttentionShape& s, int kvh,
+                                                                           const AttentionQuery* qs, int nq,
+                                                                           const T* k, const T* v, int64_t n_prefix,
+                                                                           float* scratch) {
+  int64_t n_keys_max = n_prefix;
+  for (int t = 0; t < nq; ++t) n_keys_max = std::max(n_keys_max, n_prefix + qs[t].n_extra);
+  const int64_t stride = (n_keys_max + 15) / 16 * 16;
+  const int64_t row = s.row_stride(), off = s.head_offset(kvh);
+  auto sc_row = [&](int r) { return scratch + static_cast<int64_t>(r) * stride; };
+  float* sums = scratch + static_cast<int64_t>(nq) * (s.n_head / s.n_head_kv) * stride;
+  kv_head_small(s, kvh, qs, nq, v, n_prefix, 2, sc_row, sums,
+                [&](int ng, const float* const* qh, float* const* sc, float* sm, int t)
+                    __attribute__((target("avx2,fma,f16c"))) {
+                      const int64_t n_keys = n_prefix + qs[t].n_extra;
+                      if (ng == 2) scores_group<T, 2>(qh, k, row, off, n_prefix, qs[t].extra, n_keys, s.head_dim, s.scale, sc);
+                      else scores_group<T, 1>(qh, k, row, off, n_prefix, qs[t].extra, n_keys, s.head_dim, s.scale, sc);
+                      for (int g = 0; g < ng; ++g) sm[g] = softmax_numerators(sc[g], n_keys);
+                    });
+}
+
 // ---- AVX-512 forms of the same operations ----------------------------------------
 // Scores: a zmm holds two keys' 8-lane chains side by side (lanes 0-7 key j,
 // 8-15 key j+1; the query's 8 dims broadcast to both halves), each half then
@@ -408,124 +605,6 @@ LK_ATT_512 void head_set512(int ng, const float* const* qh, float* const* sc, fl
   }
 }
 
-// Small heads (head_dim 8 or 16). A head set's value sums are then one or
-// two accumulator chains that wait on the FMA latency key after key (with
-// stories260K's 8-dim heads, 2 per KV head, most of a lookahead step), so
-// the value pass runs kSmallRows query rows side by side instead: each row
-// still does exactly the per-head sequence (out[i] = fma(e_j, v_j[i],
-// out[i]) over its keys in order, then * 1 / sum), only interleaved.
-constexpr int kSmallRows = 12;
-
-// Value sums of RR rows of NV ymm each: the shared prefix keys [0, n_prefix)
-// (SHARED: every row reads one KV head, at off[0], so one load of a value
-// row serves them all; else row r reads at off[r]), then row r's
-// n_extra[r] keys extra[r][..], the rows side by side with a mask each, so
-// a row with fewer keys keeps its sums. e[r][j]: key j's numerator.
-template <typename T, int RR, int NV, bool SHARED>
-LK_ATT_512 void values_rows(const T* v, int64_t row, const int64_t* off, int64_t n_prefix, const int32_t* const* extra,
-                            const int64_t* n_extra, const float* const* e, const float* sums, float* const* oh) {
-  __m256 acc[RR][NV];
-#pragma GCC unroll 16
-  for (int r = 0; r < RR; ++r)
-#pragma GCC unroll 2
-    for (int u = 0; u < NV; ++u) acc[r][u] = _mm256_setzero_ps();
-  for (int64_t j = 0; j < n_prefix; ++j) {
-    if constexpr (SHARED) {
-      const T* vr = v + j * row + off[0];
-      __m256 vv[NV];
-#pragma GCC unroll 2
-      for (int u = 0; u < NV; ++u) vv[u] = ld8(vr + 8 * u);
-#pragma GCC unroll 16
-      for (int r = 0; r < RR; ++r) {
-        const __m256 p = _mm256_set1_ps(e[r][j]);
-#pragma GCC unroll 2
-        for (int u = 0; u < NV; ++u) acc[r][u] = _mm256_fmadd_ps(p, vv[u], acc[r][u]);
-      }
-    } else {
-#pragma GCC unroll 16
-      for (int r = 0; r < RR; ++r) {
-        const T* vr = v + j * row + off[r];
-        const __m256 p = _mm256_set1_ps(e[r][j]);
-#pragma GCC unroll 2
-        for (int u = 0; u < NV; ++u) acc[r][u] = _mm256_fmadd_ps(p, ld8(vr + 8 * u), acc[r][u]);
-      }
-    }
-  }
-  int64_t max_extra = 0;
-  for (int r = 0; r < RR; ++r) max_extra = std::max(max_extra, n_extra[r]);
-  for (int64_t m = 0; m < max_extra; ++m) {
-#pragma GCC unroll 16
-    for (int r = 0; r < RR; ++r) {
-      const bool on = m < n_extra[r];
-      // Off: cache row 0 and a zero weight, both ignored under the mask.
-      const T* vr = v + (on ? extra[r][m] : 0) * row + off[r];
-      const __m256 p = _mm256_set1_ps(on ? e[r][n_prefix + m] : 0.0f);
-      const __mmask8 mk = on ? 0xff : 0;
-#pragma GCC unroll 2
-      for (int u = 0; u < NV; ++u) acc[r][u] = _mm256_mask3_fmadd_ps(p, ld8(vr + 8 * u), acc[r][u], mk);
-    }
-  }
-#pragma GCC unroll 16
-  for (int r = 0; r < RR; ++r) store_normalized(acc[r], NV, sums[r], oh[r]);
-}
-
-// values_rows over n <= kSmallRows rows (head_dim 8 or 16): the missing
-// rows repeat row 0's inputs into a dummy output.
-template <typename T, bool SHARED>
-LK_ATT_512 void values_small(int n, int hd, const T* v, int64_t row, int64_t* off, int64_t n_prefix,
-                             const int32_t** extra, int64_t* n_extra, const float** e, float* sums, float** oh) {
-  alignas(32) float dummy[16];
-  for (int r = n; r < kSmallRows; ++r) {
-    off[r] = off[0];
-    extra[r] = extra[0];
-    n_extra[r] = n_extra[0];
-    e[r] = e[0];
-    sums[r] = sums[0];
-    oh[r] = dummy;
-  }
-  if (hd == 8) values_rows<T, kSmallRows, 1, SHARED>(v, row, off, n_prefix, extra, n_extra, e, sums, oh);
-  else values_rows<T, kSmallRows / 2, 2, SHARED>(v, row, off, n_prefix, extra, n_extra, e, sums, oh);
-}
-
-// attention_avx512 for head_dim 8 or 16: the heads in chunks of kSmallRows
-// (hd 8) or kSmallRows / 2 (hd 16), each chunk's scores and softmax head set
-// by head set into its own score rows, then one values_rows pass.
-template <typename T>
-LK_ATT_512 void attention_small512(const AttentionShape& s, const float* q, const T* k, const T* v, int64_t n_prefix,
-                                   const int32_t* extra, int64_t n_extra, float* scores, float* out, int h0, int h1) {
-  const int64_t row = s.row_stride();
-  const int group = s.n_head / s.n_head_kv;
-  const int64_t n_keys = n_prefix + n_extra;
-  const int hd = s.head_dim, chunk = hd == 8 ? kSmallRows : kSmallRows / 2;
-  for (int c0 = h0; c0 < h1; c0 += chunk) {
-    const int c1 = std::min(h1, c0 + chunk);
-    int64_t off[kSmallRows], ne[kSmallRows];
-    const int32_t* ex[kSmallRows];
-    const float* e[kSmallRows];
-    float sums[kSmallRows];
-    float* oh[kSmallRows];
-    for (int h = c0; h < c1;) {
-      const int kvh = h / group;
-      const int ng = std::min(kAttentionHeadSet, std::min(c1, (kvh + 1) * group) - h);
-      const float* qh[kAttentionHeadSet];
-      float* sc[kAttentionHeadSet];
-      for (int g = 0; g < ng; ++g) {
-        const int r = h + g - c0;
-        qh[g] = q + static_cast<int64_t>(h + g) * hd;
-        sc[g] = scores + r * n_keys;
-        off[r] = s.head_offset(kvh);
-        ex[r] = extra;
-        ne[r] = n_extra;
-        e[r] = sc[g];
-        oh[r] = out + static_cast<int64_t>(h + g) * hd;
-      }
-      head_scores512(ng, qh, sc, sums + (h - c0), k, row, s.head_offset(kvh), n_prefix, extra, n_keys, hd, s.scale, 0);
-      h += ng;
-    }
-    values_small<T, false>(c1 - c0, hd, v, row, off, n_prefix, ex, ne, e, sums, oh);
-  }
-}
-
 // Heads [h0, h1) in sets of up to 4 per KV head, AVX-512 forms.
 template <typename T>
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) void attention_avx512(
@@ -536,7 +615,12 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) void
   const int64_t n_keys = n_prefix + n_extra;
   const int hd = s.head_dim;
   if (hd <= 16) {
-    attention_small512(s, q, k, v, n_prefix, extra, n_extra, scores, out, h0, h1);
+    attention_small(s, kAttentionHeadSet, q, v, n_prefix, extra, n_extra, scores, out, h0, h1,
+                    [&](int ng, const float* const* qh, float* const* sc, float* sums, int kvh)
+                        __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) {
+                          head_scores512(ng, qh, sc, sums, k, row, s.head_offset(kvh), n_prefix, extra, n_keys, hd,
+                                         s.scale, 0);
+                        });
     return;
   }
   for (int h = h0; h < h1;) {
@@ -566,6 +650,16 @@ __attribute__((target("avx2,fma,f16c"))) void attention_avx2(const AttentionShap
   const int group = s.n_head / s.n_head_kv;
   const int64_t n_keys = n_prefix + n_extra;
   const int hd = s.head_dim;
+  if (hd <= 16) {
+    attention_small(s, 2, q, v, n_prefix, extra, n_extra, scores, out, h0, h1,
+                    [&](int ng, const float* const* qh, float* const* sc, float* sums, int kvh)
+                        __attribute__((target("avx2,fma,f16c"))) {
+                      if (ng == 2) scores_group<T, 2>(qh, k, row, s.head_offset(kvh), n_prefix, extra, n_keys, hd, s.scale, sc);
+                      else scores_group<T, 1>(qh, k, row, s.head_offset(kvh), n_prefix, extra, n_keys, hd, s.scale, sc);
+                      for (int g = 0; g < ng; ++g) sums[g] = softmax_numerators(sc[g], n_keys);
+                    });
+    return;
+  }
   for (int h = h0; h < h1;) {
     const int kvh = h / group;
     const int ng = std::min(2, std::min(h1, (kvh + 1) * group) - h);
@@ -705,44 +799,14 @@ __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) void
       scores_rows16<1>(kt, hd, qr, s.scale, sc);
     }
   }
-  // Small heads: per token the prefix's last keys, its own rows and the
-  // softmax, head set by head set; then the value sums of kSmallRows rows
-  // (several tokens) at a time over the shared prefix and their own rows.
+  // Small heads: the value sums of several tokens' rows at a time.
   if (hd <= 16) {
-    float* sums = kt + 16 * hd;
-    for (int t = 0; t < nq; ++t) {
-      const int64_t n_keys = n_prefix + qs[t].n_extra;
-      for (int h = 0; h < group;) {
-        const int ng = std::min(kAttentionHeadSet, group - h);
-        const float* qh[kAttentionHeadSet];
-        float* sc[kAttentionHeadSet];
-        for (int g = 0; g < ng; ++g) {
-          qh[g] = q_row(t * group + h + g);
-          sc[g] = sc_row(t * group + h + g);
-        }
-        head_scores512(ng, qh, sc, sums + t * group + h, k, row, off, n_prefix, qs[t].extra, n_keys, hd, s.scale, n16);
-        h += ng;
-      }
-    }
-    const int chunk = hd == 8 ? kSmallRows : kSmallRows / 2;
-    for (int r0 = 0; r0 < rows; r0 += chunk) {
-      const int n = std::min(rows - r0, chunk);
-      int64_t offs[kSmallRows], ne[kSmallRows];
-      const int32_t* ex[kSmallRows];
-      const float* e[kSmallRows];
-      float sm[kSmallRows];
-      float* oh[kSmallRows];
-      for (int i = 0; i < n; ++i) {
-        const int r = r0 + i, t = r / group;
-        offs[i] = off;
-        ex[i] = qs[t].extra;
-        ne[i] = qs[t].n_extra;
-        e[i] = sc_row(r);
-        sm[i] = sums[r];
-        oh[i] = qs[t].out + static_cast<int64_t>(kvh * group + r % group) * hd;
-      }
-      values_small<T, true>(n, hd, v, row, offs, n_prefix, ex, ne, e, sm, oh);
-    }
+    kv_head_small(s, kvh, qs, nq, v, n_prefix, kAttentionHeadSet, sc_row, kt + 16 * hd,
+                  [&](int ng, const float* const* qh, float* const* sc, float* sums, int t)
+                      __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,f16c"))) {
+                        head_scores512(ng, qh, sc, sums, k, row, off, n_prefix, qs[t].extra, n_prefix + qs[t].n_extra,
+                                       hd, s.scale, n16);
+                      });
     return;
   }
   // Per token: the prefix's last keys and its own rows, the softmax and the
@@ -801,6 +865,15 @@ void attention_kv_head(const AttentionShape& s, int kvh, const AttentionQuery* q
     else
       attention_kv_head_avx512(s, kvh, queries, n_queries, static_cast<const uint16_t*>(k),
                                static_cast<const uint16_t*>(v), n_prefix, scratch);
+    return;
+  }
+  if (use_avx2() && s.head_dim % 8 == 0 && s.head_dim <= 16) {
+    if (type == KVType::F32)
+      attention_kv_head_small_avx2(s, kvh, queries, n_queries, static_cast<const float*>(k),
+                                   static_cast<const float*>(v), n_prefix, scratch);
+    else
+      attention_kv_head_small_avx2(s, kvh, queries, n_queries, static_cast<const uint16_t*>(k),
+                                   static_cast<const uint16_t*>(v), n_prefix, scratch);
     return;
   }
   for (int t = 0; t < n_queries; ++t)
