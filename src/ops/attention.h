@@ -82,9 +82,10 @@ struct AttentionQuery {
 // which is the per-key 8-lane chain and hsum8 of attention_one, lane by
 // lane, without a horizontal sum per key. Keys past the last full block and
 // each token's extra rows take attention_heads' path; so do other families.
-// Heads of 8 or 16 dims then run their value sums 12 (6) query rows at a
-// time, across tokens, each row in its own key order (one head's sums are
-// one or two FMA chains, which left the pass waiting on FMA latency).
+// Heads of 8 or 16 dims (both families, the AVX2 one without the key tile)
+// run their value sums up to 12 (6) query rows at a time, across tokens,
+// each row in its own key order (one head's sums are one or two FMA
+// chains, which left the pass waiting on FMA latency).
 // scratch: attention_kv_head_scratch_floats(s, n_queries, n_keys) floats,
 // n_keys >= n_prefix + every query's n_extra. Single-threaded; threads call
 // it for different (kvh, tokens) with their own scratch.
