@@ -1420,8 +1420,9 @@ constexpr int kK1Streams = 4;
 // and more tokens pack 16 rows at a time into a scratch buffer
 // (pack_p16_rows): the same bytes, so the same results. Tiles: 4 rows x 4
 // tokens measured best on Zen 5 (k = 16 and 64: 2x4, 2x6, 3x6, 5x4, 6x3,
-// 8x2 were 3-25 % slower, before p16_prefetch); k = 1 streams 4 rows at
-// once (Q8_0 8).
+// 8x2 were 3-25 % slower, before p16_prefetch); up to 4 tokens over the
+// copy take one row from each of 4 streams (below; before the streams,
+// Q8_0 decode ran 8 consecutive rows at a time, 10 % faster than 4).
 
 template <typename Tile, typename Direct>
 void p16_rows(const Job& j, int64_t r0, int64_t r1, P16Strides st, Tile&& tile, Direct&& direct) {
@@ -1433,14 +1434,9 @@ void p16_rows(const Job& j, int64_t r0, int64_t r1, P16Strides st, Tile&& tile, 
     return;
   }
   auto run = [&](const uint8_t* qs, const uint8_t* sc, int64_t a, int64_t b) {
-    auto t = [&]<int R, int T>(int64_t r, int t0) {
+    row_tiles<4, kP16Tokens>(a, b, j.n_tokens, [&]<int R, int T>(int64_t r, int t0) {
       tile.template operator()<R, T>(qs + (r - a) * st.qs, sc + (r - a) * st.sc, r, t0, 1);
-    };
-    // k = 1: Q8_0 8 rows at a time (decode -10 %; Q4_0 neutral, the
-    // prefetching Q4_K / Q6_K tiles 8 % slower), the others 4.
-    if (j.n_tokens == 1 && w.type == TensorType::Q8_0) row_tiles<8, 1>(a, b, 1, t);
-    else if (j.n_tokens == 1) row_tiles<4, 1>(a, b, 1, t);
-    else row_tiles<4, kP16Tokens>(a, b, j.n_tokens, t);
+    });
   };
   if (w.packed) {
     const uint8_t* qs = w.packed + r0 * st.qs;
