@@ -192,6 +192,19 @@ LK_ATT_AVX2 float softmax_numerators(float* scores, int64_t n_keys) {
   return exp_sum_from(scores, 0, n_keys, scores_max(scores, n_keys), _mm256_setzero_ps());
 }
 
+// One head set of the AVX2 family (ng <= 2 heads of the KV head rows at
+// `off`; two heads' score chains fill the 16 ymm registers): the scores of
+// every key into sc, then the softmax: sc[g] becomes the numerators,
+// sums[g] their sum. head_scores512 is the AVX-512 form.
+template <typename T>
+LK_ATT_AVX2 void head_scores_avx2(int ng, const float* const* qh, float* const* sc, float* sums, const T* k,
+                                  int64_t row, int64_t off, int64_t n_prefix, const int32_t* extra, int64_t n_keys,
+                                  int hd, float scale) {
+  if (ng == 2) scores_group<T, 2>(qh, k, row, off, n_prefix, extra, n_keys, hd, scale, sc);
+  else scores_group<T, 1>(qh, k, row, off, n_prefix, extra, n_keys, hd, scale, sc);
+  for (int g = 0; g < ng; ++g) sums[g] = softmax_numerators(sc[g], n_keys);
+}
+
 // The value sums' last step, as the twin: out[0 .. 8 n) = acc[0 .. n) * (1 / sum).
 LK_ATT_AVX2 void store_normalized(const __m256* acc, int n, float sum, float* out) {
   const __m256 vinv = _mm256_set1_ps(1.0f / sum);
@@ -429,10 +442,8 @@ __attribute__((target("avx2,fma,f16c"))) void attention_kv_head_small_avx2(const
   kv_head_small(s, kvh, qs, nq, v, n_prefix, 2, sc_row, sums,
                 [&](int ng, const float* const* qh, float* const* sc, float* sm, int t)
                     __attribute__((target("avx2,fma,f16c"))) {
-                      const int64_t n_keys = n_prefix + qs[t].n_extra;
-                      if (ng == 2) scores_group<T, 2>(qh, k, row, off, n_prefix, qs[t].extra, n_keys, s.head_dim, s.scale, sc);
-                      else scores_group<T, 1>(qh, k, row, off, n_prefix, qs[t].extra, n_keys, s.head_dim, s.scale, sc);
-                      for (int g = 0; g < ng; ++g) sm[g] = softmax_numerators(sc[g], n_keys);
+                      head_scores_avx2(ng, qh, sc, sm, k, row, off, n_prefix, qs[t].extra, n_prefix + qs[t].n_extra,
+                                       s.head_dim, s.scale);
                     });
 }
 
@@ -654,9 +665,8 @@ __attribute__((target("avx2,fma,f16c"))) void attention_avx2(const AttentionShap
     attention_small(s, 2, q, v, n_prefix, extra, n_extra, scores, out, h0, h1,
                     [&](int ng, const float* const* qh, float* const* sc, float* sums, int kvh)
                         __attribute__((target("avx2,fma,f16c"))) {
-                      if (ng == 2) scores_group<T, 2>(qh, k, row, s.head_offset(kvh), n_prefix, extra, n_keys, hd, s.scale, sc);
-                      else scores_group<T, 1>(qh, k, row, s.head_offset(kvh), n_prefix, extra, n_keys, hd, s.scale, sc);
-                      for (int g = 0; g < ng; ++g) sums[g] = softmax_numerators(sc[g], n_keys);
+                      head_scores_avx2(ng, qh, sc, sums, k, row, s.head_offset(kvh), n_prefix, extra, n_keys, hd,
+                                       s.scale);
                     });
     return;
   }
@@ -673,12 +683,8 @@ __attribute__((target("avx2,fma,f16c"))) void attention_avx2(const AttentionShap
       sc[g] = scores + g * n_keys;
       oh[g] = out + static_cast<int64_t>(h + g) * hd;
     }
-    if (ng == 2) scores_group<T, 2>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc);
-    else scores_group<T, 1>(qh, k, row, off, n_prefix, extra, n_keys, hd, s.scale, sc);
-    for (int g = 0; g < ng; ++g) {
-      sums[g] = softmax_numerators(sc[g], n_keys);
-      values_group<T, 1>(v, row, off, n_prefix, extra, n_keys, hd, sc + g, sums + g, oh + g);
-    }
+    head_scores_avx2(ng, qh, sc, sums, k, row, off, n_prefix, extra, n_keys, hd, s.scale);
+    for (int g = 0; g < ng; ++g) values_group<T, 1>(v, row, off, n_prefix, extra, n_keys, hd, sc + g, sums + g, oh + g);
     h += ng;
   }
 }
