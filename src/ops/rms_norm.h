@@ -8,11 +8,17 @@
 
 namespace lookahead {
 
+// The step after the sum of squares ss, shared by rms_norm and
+// rms_norm_rows so both give the same bytes.
+inline void rms_norm_scale(const float* x, const float* weight, int64_t n, float eps, float ss, float* out) {
+  const float scale = 1.0f / std::sqrt(ss / static_cast<float>(n) + eps);
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
+}
+
 inline void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* out) {
   float ss = 0.0f;
   for (int64_t i = 0; i < n; ++i) ss += x[i] * x[i];
-  const float scale = 1.0f / std::sqrt(ss / static_cast<float>(n) + eps);
-  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];
+  rms_norm_scale(x, weight, n, eps, ss, out);
 }
 
 // rms_norm of rows x + r * ldx -> out + r * ldo, r < n_rows, each row's
@@ -32,12 +38,7 @@ inline void rms_norm_rows(const float* x, int64_t ldx, const float* weight, int6
     const float* xr = x + r0 * ldx;
     for (int64_t i = 0; i < n; ++i)
       for (int r = 0; r < kRows; ++r) ss[r] += xr[r * ldx + i] * xr[r * ldx + i];
-    for (int r = 0; r < kRows; ++r) {
-      const float scale = 1.0f / std::sqrt(ss[r] / static_cast<float>(n) + eps);
-      const float* xi = xr + r * ldx;
-      float* o = out + (r0 + r) * ldo;
-      for (int64_t i = 0; i < n; ++i) o[i] = xi[i] * scale * weight[i];
-    }
+    for (int r = 0; r < kRows; ++r) rms_norm_scale(xr + r * ldx, weight, n, eps, ss[r], out + (r0 + r) * ldo);
   }
 }
 
