@@ -20,15 +20,15 @@ KVCache::KVCache(int n_layer, int n_head_kv, int head_dim, int n_ctx, int max_ba
 
 void KVCache::store(int layer, int64_t row, const float* k, const float* v) {
   for (int h = 0; h < n_head_kv_; ++h) {
-    const size_t off = static_cast<size_t>(h * head_stride() + row * head_dim_) * elem_bytes();
+    const size_t off = layer * layer_bytes_ + static_cast<size_t>(h * head_stride() + row * head_dim_) * elem_bytes();
     const float* kh = k + static_cast<int64_t>(h) * head_dim_;
     const float* vh = v + static_cast<int64_t>(h) * head_dim_;
     if (type_ == KVType::F32) {
-      std::memcpy(static_cast<uint8_t*>(this->k(layer)) + off, kh, head_dim_ * 4);
-      std::memcpy(static_cast<uint8_t*>(this->v(layer)) + off, vh, head_dim_ * 4);
+      std::memcpy(k_.data() + off, kh, head_dim_ * 4);
+      std::memcpy(v_.data() + off, vh, head_dim_ * 4);
     } else {
-      auto* kd = reinterpret_cast<uint16_t*>(static_cast<uint8_t*>(this->k(layer)) + off);
-      auto* vd = reinterpret_cast<uint16_t*>(static_cast<uint8_t*>(this->v(layer)) + off);
+      auto* kd = reinterpret_cast<uint16_t*>(k_.data() + off);
+      auto* vd = reinterpret_cast<uint16_t*>(v_.data() + off);
       for (int i = 0; i < head_dim_; ++i) {
         kd[i] = fp32_to_fp16(kh[i]);
         vd[i] = fp32_to_fp16(vh[i]);

@@ -28,7 +28,6 @@
 
 #include <cstdint>
 #include <span>
-#include <vector>
 
 #include "ops/attention.h"
 #include "util/aligned_buffer.h"
