@@ -147,6 +147,10 @@ TEST(Cli, BenchForwardJsonReportsCostPerK) {
     EXPECT_DOUBLE_EQ(j.at("cost16_over_cost1_paired").get<double>(), paired[1]);
     EXPECT_GT(j.at("decode_tokens_per_second").get<double>(), 0.0);
     EXPECT_EQ(j.at("weight_bytes_per_token").get<int64_t>() > 0, true);
+    // Decode against the op-by-op read of the same weights.
+    EXPECT_GT(j.at("op_stream_ms").get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(j.at("decode_vs_op_stream").get<double>(),
+                     1e3 / j["decode_tokens_per_second"].get<double>() / j["op_stream_ms"].get<double>());
     EXPECT_EQ(j.at("kernels"), cpu_has_avx512() ? "avx512" : cpu_has_avx2() ? "avx2" : "scalar");
   }
   if (cpu_has_avx2()) {

@@ -9,7 +9,9 @@
 // KV length; rounds over every k, up and down), then plain greedy decode
 // speed. Also measures the machine's streaming read bandwidth and the
 // matmul kernel's peak FLOP/s on this model's own FFN weights, giving two
-// floors for cost(k): weight bytes / bandwidth and 2 * params * k / peak.
+// floors for cost(k): weight bytes / bandwidth and 2 * params * k / peak;
+// and the time to read the weights op by op as a decode pass splits them,
+// which tells what the kernels lose from what the op structure costs.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -25,6 +27,7 @@
 #include "model/llama_model.h"
 #include "ops/cpu_features.h"
 #include "ops/matmul.h"
+#include "ops/repack.h"
 #include "util/error.h"
 #include "util/rng.h"
 #include "util/thread_pool.h"
@@ -47,15 +50,27 @@ double median(std::vector<double> v) {
 __attribute__((target("avx2"))) uint64_t read_sum_avx2(const uint8_t* p, size_t n) {
   __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
   for (size_t i = 0; i + 128 <= n; i += 128) {
-    a = _mm256_add_epi64(a, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
-    b = _mm256_add_epi64(b, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
-    c = _mm256_add_epi64(c, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
-    d = _mm256_add_epi64(d, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
+    a = _mm256_add_epi64(a, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i)));
+    b = _mm256_add_epi64(b, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+    c = _mm256_add_epi64(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
+    d = _mm256_add_epi64(d, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
   }
   a = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
   alignas(32) uint64_t o[4];
   _mm256_store_si256(reinterpret_cast<__m256i*>(o), a);
   return o[0] + o[1] + o[2] + o[3];
+}
+
+// Sum of n bytes as uint64 words (the reads are the point): AVX2 where the
+// CPU has it, else a plain loop (portable builds).
+uint64_t read_sum(const uint8_t* p, size_t n) {
+  if (cpu_has_avx2()) return read_sum_avx2(p, n);
+  uint64_t s = 0, w;
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    std::memcpy(&w, p + i, 8);
+    s += w;
+  }
+  return s;
 }
 
 // Streaming read bandwidth (GB/s) with the pool's threads: best of 5 passes
@@ -69,7 +84,7 @@ double measure_bandwidth(ThreadPool& pool) {
   for (int rep = 0; rep < 5; ++rep) {
     const double t0 = now_ms();
     pool.parallel_for(static_cast<int64_t>(n / 4096), 1, [&](int64_t b, int64_t e, int t) {
-      sink[t] += read_sum_avx2(buf + b * 4096, static_cast<size_t>(e - b) * 4096);
+      sink[t] += read_sum(buf + b * 4096, static_cast<size_t>(e - b) * 4096);
     });
     best = std::min(best, now_ms() - t0);
   }
@@ -78,6 +93,58 @@ double measure_bandwidth(ThreadPool& pool) {
   std::free(buf);
   if (s == 42) std::fputs("", stderr);  // keep the reads
   return n / (best * 1e-3) / 1e9;
+}
+
+// A decode pass's weight reads without its arithmetic: the forward's ops in
+// order (q/k/v, o, gate/up, down per layer, then the output matrix), each
+// op's bytes (the load-time copy where there is one) split evenly between
+// the threads, which meet after every op as the real pass does. Best of 5
+// passes, ms. Set against the probe above it separates what the kernels
+// lose (decode vs this) from what the per-op handoffs cost (this vs the
+// probe's one long stream per thread; TinyLlama: 89 ops a token).
+double measure_op_stream_ms(const LlamaModel& m, ThreadPool& pool) {
+  struct Span {
+    const uint8_t* p;
+    size_t n;
+  };
+  auto span = [](const WeightView& w) {
+    return w.packed ? Span{w.packed, packed_size(w.type, w.rows, w.cols)} : Span{w.data, w.rows * w.row_bytes};
+  };
+  std::vector<std::vector<Span>> ops;
+  for (const auto& L : m.layers()) {
+    ops.push_back({span(L.wq), span(L.wk), span(L.wv)});
+    ops.push_back({span(L.wo)});
+    ops.push_back({span(L.w_gate), span(L.w_up)});
+    ops.push_back({span(L.w_down)});
+  }
+  ops.push_back({span(m.output())});
+  std::vector<uint64_t> sink(pool.size());
+  const int nt = pool.size();
+  double best = 1e30;
+  for (int rep = 0; rep < 5; ++rep) {
+    const double t0 = now_ms();
+    for (const auto& op : ops) {
+      size_t total = 0;
+      for (const Span& s : op) total += s.n;
+      // Thread t reads bytes [t * total / nt, (t + 1) * total / nt) of the
+      // op's matrices laid end to end.
+      pool.parallel_for(nt, 1, [&](int64_t b, int64_t e, int t) {
+        for (int64_t part = b; part < e; ++part) {
+          size_t lo = total * part / nt, hi = total * (part + 1) / nt, base = 0;
+          for (const Span& s : op) {
+            const size_t a = std::max(lo, base), z = std::min(hi, base + s.n);
+            if (a < z) sink[t] += read_sum(s.p + (a - base), z - a);
+            base += s.n;
+          }
+        }
+      });
+    }
+    best = std::min(best, now_ms() - t0);
+  }
+  uint64_t s = 0;
+  for (auto v : sink) s += v;
+  if (s == 42) std::fputs("", stderr);  // keep the reads
+  return best;
 }
 
 // Peak multiply-add throughput of the matmul kernel on this model's
@@ -191,6 +258,7 @@ int cmd_bench_forward(int argc, char** argv) {
 
   const double bw = measure_bandwidth(pool);
   const double peak = measure_peak_gflops(*model, pool);
+  const double op_stream_ms = measure_op_stream_ms(*model, pool);
   const uint64_t wbytes = model->weight_bytes_per_token();
   uint64_t params = 0;  // multiply-adds per token (matrices, not the embedding lookup)
   for (const auto& L : model->layers())
@@ -284,6 +352,8 @@ int cmd_bench_forward(int argc, char** argv) {
     j["weight_bytes_per_token"] = wbytes;
     j["bandwidth_gbs"] = bw;
     j["bandwidth_floor_ms"] = bw_floor_ms;
+    j["op_stream_ms"] = op_stream_ms;
+    j["decode_vs_op_stream"] = (1e3 / decode_tps) / op_stream_ms;
     j["peak_gflops"] = peak;
     j["flops_per_token"] = flops_per_token;
     j["compute_floor_ms_per_token"] = flops_per_token / (peak * 1e9) * 1e3;
@@ -304,6 +374,8 @@ int cmd_bench_forward(int argc, char** argv) {
                 load_rss_kb / 1024.0, prefill_ms, rss_kb / 1024.0);
     std::printf("weights read per token %.1f MB; read bandwidth %.1f GB/s -> bandwidth floor %.2f ms\n", wbytes / 1e6, bw,
                 bw_floor_ms);
+    std::printf("the same weights read op by op as a decode pass splits them, no arithmetic: %.2f ms (%.2fx the floor)\n",
+                op_stream_ms, op_stream_ms / bw_floor_ms);
     std::printf("kernel peak %.1f GFLOP/s -> compute floor %.2f ms per token\n", peak,
                 flops_per_token / (peak * 1e9) * 1e3);
     std::printf("cost(k) with logits for %s\n", logits_last ? "the last token only" : "every token");
@@ -313,8 +385,8 @@ int cmd_bench_forward(int argc, char** argv) {
                   std::max(bw_floor_ms, flops_per_token * p.k / (peak * 1e9) * 1e3));
     std::printf("cost(16)/cost(1) %.2f (ratio of medians), %.2f (median of the %d rounds' own ratios)\n",
                 ratio16, ratio16_paired, repeats);
-    std::printf("plain decode: %.1f tokens/s (%.2f ms/token, %.2fx the bandwidth floor)", decode_tps, 1e3 / decode_tps,
-                (1e3 / decode_tps) / bw_floor_ms);
+    std::printf("plain decode: %.1f tokens/s (%.2f ms/token, %.2fx the bandwidth floor, %.2fx the op-by-op read)",
+                decode_tps, 1e3 / decode_tps, (1e3 / decode_tps) / bw_floor_ms, (1e3 / decode_tps) / op_stream_ms);
     if (decode_runs > 1) std::printf(", best of %d runs; median %.1f tokens/s", decode_runs, decode_tps_median);
     std::printf("\n");
   }
