@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ops/cpu_features.h"
+#include "ops/hsum.h"
 #include "ops/matmul.h"
 #include "ops/repack.h"
 #include "ops/quant.h"
@@ -272,7 +273,9 @@ TEST_P(KernelPacked, PackedEqualsScalarTwinAndUnpacked) {
       const WeightView& pw = pc.w;
       ModeGuard g(mode);
       EXPECT_EQ(packed_size(t, rows, cols) > 0, be == 1 || kernel_family() == KernelFamily::Lanes16);
-      for (int k : {1, 2, 3, 6, 7, 13}) {
+      // k = 4: decode's row streams with a full 4 x 4 tile (outputs rows
+      // apart); 6, 7, 13: full tiles and tails over consecutive rows.
+      for (int k : {1, 2, 3, 4, 6, 7, 13}) {
         auto x = make_acts(k, cols, 500 + k);
         std::vector<float> a(k * rows), b(k * rows), c(k * rows);
         matmul(pw, x.data(), cols, k, a.data(), rows, pools[case_no++ % 3]);
@@ -431,6 +434,30 @@ TEST(KernelMatmulErrors, UnsupportedTypeNamed) {
   }
   EXPECT_FALSE(matmul_supports(TensorType::Q5_K));
   for (TensorType t : kAllTypes) EXPECT_TRUE(matmul_supports(t));
+}
+
+// The 16-at-once horizontal sum the 4 x 4 matmul tiles store with gives
+// hsum16's bits for every vector: values of mixed sign and magnitude, so any
+// other pairing would round differently somewhere.
+TEST(KernelHsum, SixteenAtOnceEqualsOneByOne) {
+  if (!cpu_has_avx512()) GTEST_SKIP() << "no AVX-512";
+  Rng rng(5);
+  int differ_from_sequential = 0;
+  for (int round = 0; round < 200; ++round) {
+    alignas(64) float lanes[16][16];
+    for (auto& v : lanes)
+      for (float& f : v) f = gauss(rng) * std::ldexp(1.0f, static_cast<int>(rng.below(40)) - 20);
+    float out[16];
+    simd::hsum16x16_from(&lanes[0][0], out);
+    for (int i = 0; i < 16; ++i) {
+      const float want = simd::hsum16_scalar(lanes[i]);
+      ASSERT_EQ(0, std::memcmp(&out[i], &want, sizeof(float))) << "round " << round << " vector " << i;
+      float seq = 0.0f;
+      for (float f : lanes[i]) seq += f;
+      differ_from_sequential += seq != want;
+    }
+  }
+  EXPECT_GT(differ_from_sequential, 0);  // the data tells pairings apart
 }
 
 TEST(KernelRmsNorm, RowsTogetherEqualRowByRowBitExact) {
