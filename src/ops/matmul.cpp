@@ -1462,12 +1462,14 @@ constexpr int kK1Streams = 4;
 // 16-at-once sums above, a 16-token 5632 x 2048 Q4_0 matmul (1 thread, in
 // cache) went from 208-218 to ~250 G multiply-adds/s, as fast as the same
 // tile code in one hand-written loop.
+// (token_tiles itself is generic code, which cannot inline AVX-512 tiles.)
 template <int R, typename Tile>
 LK_AVX512 void p16_group(Tile& tile, const uint8_t* qs, const uint8_t* sc, int64_t r, int n_tokens) {
   static_assert(kP16Tokens == 4, "the tail below covers tiles of 1-3 tokens");
-  int t = 0;
-  for (; t + kP16Tokens <= n_tokens; t += kP16Tokens) tile.template operator()<R, kP16Tokens>(qs, sc, r, t, 1);
-  switch (n_tokens - t) {
+  const TokenTiles<kP16Tokens, false> tt(n_tokens);
+  const int t = tt.full * kP16Tokens;
+  for (int t0 = 0; t0 < t; t0 += kP16Tokens) tile.template operator()<R, kP16Tokens>(qs, sc, r, t0, 1);
+  switch (tt.rem) {
     case 3: tile.template operator()<R, 3>(qs, sc, r, t, 1); break;
     case 2: tile.template operator()<R, 2>(qs, sc, r, t, 1); break;
     case 1: tile.template operator()<R, 1>(qs, sc, r, t, 1); break;
@@ -1484,18 +1486,12 @@ void p16_rows(const Job& j, int64_t r0, int64_t r1, P16Strides st, Tile&& tile, 
     });
     return;
   }
-  // Groups of 4 rows, the leftover rows as one smaller group (row_tiles'
-  // tiling).
+  // Groups of 4 rows (the leftover rows one smaller group), each with all
+  // its token tiles in one p16_group call: row_tiles with one "token tile".
   auto run = [&](const uint8_t* qs, const uint8_t* sc, int64_t a, int64_t b) {
-    int64_t r = a;
-    for (; r + 4 <= b; r += 4) p16_group<4>(tile, qs + (r - a) * st.qs, sc + (r - a) * st.sc, r, j.n_tokens);
-    const uint8_t *q = qs + (r - a) * st.qs, *c = sc + (r - a) * st.sc;
-    switch (b - r) {
-      case 3: p16_group<3>(tile, q, c, r, j.n_tokens); break;
-      case 2: p16_group<2>(tile, q, c, r, j.n_tokens); break;
-      case 1: p16_group<1>(tile, q, c, r, j.n_tokens); break;
-      default: break;
-    }
+    row_tiles<4, 1>(a, b, 1, [&]<int R, int>(int64_t r, int) {
+      p16_group<R>(tile, qs + (r - a) * st.qs, sc + (r - a) * st.sc, r, j.n_tokens);
+    });
   };
   if (w.packed) {
     const uint8_t* qs = w.packed + r0 * st.qs;
